@@ -1,0 +1,171 @@
+//! The delivery worker: a thread inside `rapport serve` that sends due emails, retries
+//! transient failures with exponential backoff and stops cleanly between two emails.
+
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+
+use super::outbox::{self, OutboxEmail};
+use super::transport::{DeliveryError, Transport};
+use crate::clock::Clock;
+use crate::db::DbPool;
+
+/// After this many failed attempts an email is marked failed for an admin to look at.
+pub const MAX_ATTEMPTS: i32 = 10;
+const BATCH_SIZE: i64 = 20;
+const LEASE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// The wait before the next attempt: 30 s, doubling each time, at most an hour.
+pub fn retry_delay(attempts_so_far: i32) -> chrono::Duration {
+    let exponent = u32::try_from(attempts_so_far.saturating_sub(1)).unwrap_or(0).min(7);
+    chrono::Duration::seconds(30 * 2_i64.pow(exponent)).min(chrono::Duration::hours(1))
+}
+
+#[derive(Default)]
+struct Signal {
+    state: Mutex<SignalState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct SignalState {
+    wake: bool,
+    stop: bool,
+}
+
+impl Signal {
+    fn raise(&self, stop: bool) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.wake = true;
+        state.stop |= stop;
+        self.changed.notify_all();
+    }
+
+    fn stopping(&self) -> bool {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).stop
+    }
+
+    /// Sleeps until woken or `timeout` passes; returns whether to stop.
+    fn wait(&self, timeout: Duration) -> bool {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut state, _) = self
+            .changed
+            .wait_timeout_while(state, timeout, |state| !state.wake && !state.stop)
+            .unwrap_or_else(PoisonError::into_inner);
+        state.wake = false;
+        state.stop
+    }
+}
+
+/// Lets the app wake the worker (after queuing mail) and stop it at shutdown.
+#[derive(Clone, Default)]
+pub struct WorkerHandle {
+    signal: Arc<Signal>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl WorkerHandle {
+    pub fn wake(&self) {
+        self.signal.raise(false);
+    }
+
+    /// Asks the worker to stop after the email in hand and waits for it.
+    pub fn stop(&self) {
+        self.signal.raise(true);
+        let thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(thread) = thread {
+            if thread.join().is_err() {
+                tracing::error!("the email worker panicked");
+            }
+        }
+    }
+}
+
+pub struct Worker {
+    pub pool: DbPool,
+    pub clock: Arc<dyn Clock>,
+    pub transport: Transport,
+    pub from: Mailbox,
+    pub poll_interval: Duration,
+}
+
+impl Worker {
+    pub fn spawn(self) -> std::io::Result<WorkerHandle> {
+        let handle = WorkerHandle::default();
+        let signal = Arc::clone(&handle.signal);
+        let thread = std::thread::Builder::new()
+            .name("email-worker".to_owned())
+            .spawn(move || self.run(&signal))?;
+        *handle.thread.lock().unwrap_or_else(PoisonError::into_inner) = Some(thread);
+        Ok(handle)
+    }
+
+    fn run(self, signal: &Signal) {
+        tracing::info!(transport = %self.transport.describe(), "email worker started");
+        loop {
+            if let Err(err) = self.deliver_due(signal) {
+                tracing::error!(error = %err, "email worker could not read the outbox");
+            }
+            if signal.wait(self.poll_interval) {
+                break;
+            }
+        }
+        tracing::info!("email worker stopped");
+    }
+
+    fn deliver_due(&self, signal: &Signal) -> Result<(), crate::error::AppError> {
+        loop {
+            let now = self.clock.now();
+            let batch = outbox::claim_due(&mut *self.pool.get()?, now, now + LEASE, BATCH_SIZE)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for email in &batch {
+                if signal.stopping() {
+                    return Ok(());
+                }
+                let outcome = self.transport.deliver(email, &self.from);
+                self.record(email, outcome)?;
+            }
+        }
+    }
+
+    fn record(
+        &self,
+        email: &OutboxEmail,
+        outcome: Result<(), DeliveryError>,
+    ) -> Result<(), crate::error::AppError> {
+        let conn = &mut *self.pool.get()?;
+        let attempts = email.attempts + 1;
+        let now = self.clock.now();
+        match outcome {
+            Ok(()) => {
+                tracing::info!(email_id = email.id, attempts, "email sent");
+                outbox::mark_sent(conn, email.id, now, attempts)?;
+            }
+            Err(DeliveryError::Transient(error)) if attempts < MAX_ATTEMPTS => {
+                let next = now + retry_delay(attempts);
+                tracing::warn!(email_id = email.id, attempts, %error, %next, "email delivery will be retried");
+                outbox::schedule_retry(conn, email.id, attempts, next, &error)?;
+            }
+            Err(DeliveryError::Transient(error) | DeliveryError::Permanent(error)) => {
+                tracing::error!(email_id = email.id, attempts, %error, "email delivery failed");
+                outbox::mark_failed(conn, email.id, attempts, &error)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_an_hour() {
+        let seconds: Vec<i64> = (1..=10).map(|n| retry_delay(n).num_seconds()).collect();
+        assert_eq!(seconds, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+    }
+}

@@ -1,0 +1,84 @@
+//! Shared web plumbing: application state, middleware, extractors, pages and errors, and
+//! the one place where every feature's routes are registered.
+
+pub mod csrf;
+pub mod error_pages;
+pub mod extract;
+pub mod format;
+pub mod headers;
+pub mod page;
+pub mod session;
+pub mod static_files;
+pub mod throttle;
+
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
+use chrono::NaiveDateTime;
+use diesel::RunQueryDsl;
+
+use crate::auth::sessions::Timeouts;
+use crate::clock::Clock;
+use crate::db::{self, DbPool};
+use crate::email::Mailer;
+use crate::email::worker::WorkerHandle;
+use crate::error::AppError;
+use throttle::Throttles;
+
+/// What handlers share. Built once in `Application::build`.
+pub struct AppState {
+    pub pool: DbPool,
+    pub clock: Arc<dyn Clock>,
+    pub mailer: Mailer,
+    pub session_timeouts: Timeouts,
+    pub throttles: Throttles,
+    /// Served over HTTPS (from `RAPPORT_BASE_URL`): secure cookies, `__Host-` prefix, HSTS.
+    pub https: bool,
+    pub trust_proxy: bool,
+    pub email_worker: WorkerHandle,
+}
+
+impl AppState {
+    pub fn now(&self) -> NaiveDateTime {
+        self.clock.now()
+    }
+
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.https {
+            "__Host-rapport_session"
+        } else {
+            "rapport_session"
+        }
+    }
+}
+
+/// Every route of the app.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/static/{path:.*}", web::get().to(static_files::serve));
+    crate::home::configure(cfg);
+    crate::auth::configure(cfg);
+    crate::email::routes::configure(cfg);
+    crate::audit::routes::configure(cfg);
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let answer = db::run(&state.pool, |conn| {
+        diesel::sql_query("SELECT 1").execute(conn)?;
+        Ok(())
+    })
+    .await;
+    match answer {
+        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok"),
+        Err(err) => {
+            tracing::error!(error = %err, "health check failed");
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain")
+                .body("database unavailable")
+        }
+    }
+}
+
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
