@@ -89,7 +89,8 @@ impl Settings {
             Some((name, value)) => parse_bool(name, &value)?,
             None => false,
         };
-        let session_idle_minutes = parse_number(get("RAPPORT_SESSION_IDLE_MINUTES"), 60, 1..=10_080)?;
+        let session_idle_minutes =
+            parse_number(get("RAPPORT_SESSION_IDLE_MINUTES"), 60, 1..=10_080)?;
         let session_lifetime_hours = parse_number(get("RAPPORT_SESSION_MAX_HOURS"), 12, 1..=720)?;
 
         Ok(Self {
@@ -150,9 +151,11 @@ fn parse_http_url(variable: &'static str, value: &str) -> Result<Url, ConfigErro
 }
 
 fn parse_smtp_url(variable: &'static str, value: &str) -> Result<Url, ConfigError> {
-    let problem = || ConfigError {
+    let problem = || {
+        ConfigError {
         variable,
         problem: "expected smtp://user:pass@host:587?tls=required (or tls=opportunistic), smtps://host:465, or smtp://host:25 for plain SMTP".to_owned(),
+    }
     };
     let url = Url::parse(value).map_err(|_| problem())?;
     if !matches!(url.scheme(), "smtp" | "smtps") || url.host().is_none() {
@@ -230,8 +233,11 @@ mod tests {
 
     #[test]
     fn smtp_urls_with_tls_options_are_accepted() {
-        let settings = settings(&[("RAPPORT_SMTP_URL", "smtp://u:p@mail.example.com:587?tls=required")])
-            .expect("valid");
+        let settings = settings(&[(
+            "RAPPORT_SMTP_URL",
+            "smtp://u:p@mail.example.com:587?tls=required",
+        )])
+        .expect("valid");
         assert_eq!(settings.smtp_url.map(|url| url.port()), Some(Some(587)));
     }
 }

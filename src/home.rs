@@ -36,7 +36,10 @@ fn greeting(hour: u32) -> &'static str {
     }
 }
 
-async fn home(me: CurrentUser, state: web::Data<crate::web::AppState>) -> Result<HttpResponse, AppError> {
+async fn home(
+    me: CurrentUser,
+    state: web::Data<crate::web::AppState>,
+) -> Result<HttpResponse, AppError> {
     use chrono::Timelike;
     let local_hour = state.now().and_utc().with_timezone(&me.user.tz()).hour();
     let cards = vec![

@@ -51,15 +51,17 @@ impl Application {
             app_settings::secret_key(&mut conn, settings.secret_key.as_deref())?
         };
 
-        let listener = TcpListener::bind(settings.bind)
-            .map_err(|err| AppError::internal(format!("cannot listen on {}: {err}", settings.bind)))?;
+        let listener = TcpListener::bind(settings.bind).map_err(|err| {
+            AppError::internal(format!("cannot listen on {}: {err}", settings.bind))
+        })?;
         let bound = listener
             .local_addr()
             .map_err(|err| AppError::internal(format!("no local address: {err}")))?;
         let base_url = settings.public_url(bound);
 
-        let transport = Transport::from_settings(settings.smtp_url.as_ref(), settings.mail_dir.clone())
-            .map_err(AppError::internal)?;
+        let transport =
+            Transport::from_settings(settings.smtp_url.as_ref(), settings.mail_dir.clone())
+                .map_err(AppError::internal)?;
         let worker = Worker {
             pool: pool.clone(),
             clock: Arc::clone(&clock),
@@ -90,13 +92,23 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(aw::PayloadConfig::new(1024 * 1024))
-                .app_data(aw::FormConfig::default().limit(64 * 1024).error_handler(|err, _| {
-                    tracing::info!(error = %err, "unreadable form");
-                    AppError::BadRequest("The form could not be read. Go back and try again.".to_owned()).into()
-                }))
+                .app_data(
+                    aw::FormConfig::default()
+                        .limit(64 * 1024)
+                        .error_handler(|err, _| {
+                            tracing::info!(error = %err, "unreadable form");
+                            AppError::BadRequest(
+                                "The form could not be read. Go back and try again.".to_owned(),
+                            )
+                            .into()
+                        }),
+                )
                 .app_data(aw::QueryConfig::default().error_handler(|err, _| {
                     tracing::info!(error = %err, "unreadable query");
-                    AppError::BadRequest("The address has a parameter that could not be read.".to_owned()).into()
+                    AppError::BadRequest(
+                        "The address has a parameter that could not be read.".to_owned(),
+                    )
+                    .into()
                 }))
                 .app_data(aw::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
                 .wrap(from_fn(web::csrf::protect))

@@ -11,8 +11,8 @@ use rapport::Application;
 use rapport::audit::Actor;
 use rapport::auth::model::{DisplayName, EmailAddress, Role};
 use rapport::auth::password::NewPassword;
-use rapport::auth::service::{self, AdminChange, NewUser};
 use rapport::auth::queries;
+use rapport::auth::service::{self, AdminChange, NewUser};
 use rapport::clock::{Clock, SystemClock};
 use rapport::config::Settings;
 use rapport::db;
@@ -20,7 +20,11 @@ use rapport::email::Mailer;
 use rapport::error::AppError;
 
 #[derive(Parser)]
-#[command(name = "rapport", version, about = "Rapport: the CRM and helpdesk in one binary")]
+#[command(
+    name = "rapport",
+    version,
+    about = "Rapport: the CRM and helpdesk in one binary"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -98,11 +102,17 @@ fn main() -> ExitCode {
 /// Errors as a user of the command line should read them.
 fn describe(err: &CliError) -> String {
     match err {
-        CliError::App(AppError::Invalid(errors)) => ["email", "display_name", "password", "role", "_form"]
-            .iter()
-            .filter_map(|field| errors.get(field).map(|message| format!("{}: {message}", field.replace('_', " "))))
-            .collect::<Vec<_>>()
-            .join("; "),
+        CliError::App(AppError::Invalid(errors)) => {
+            ["email", "display_name", "password", "role", "_form"]
+                .iter()
+                .filter_map(|field| {
+                    errors
+                        .get(field)
+                        .map(|message| format!("{}: {message}", field.replace('_', " ")))
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
         CliError::App(AppError::NotFound) => "no such user".to_owned(),
         CliError::App(AppError::BadRequest(message)) => message.clone(),
         other => other.to_string(),
@@ -118,7 +128,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let pool = db::connect(&settings.database_path, 1)?;
             let mut conn = pool.get().map_err(AppError::from)?;
             let applied = db::migrate(&mut conn)?;
-            println!("{applied} migration(s) applied to {}", settings.database_path);
+            println!(
+                "{applied} migration(s) applied to {}",
+                settings.database_path
+            );
             Ok(())
         }
         Command::User(command) => user_command(&settings, command),
@@ -127,7 +140,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
 
 fn init_tracing(filter: &str) -> Result<(), CliError> {
     let filter = EnvFilter::try_new(filter).map_err(|err| {
-        CliError::Usage(format!("RAPPORT_LOG: '{filter}' is not a valid log filter ({err})"))
+        CliError::Usage(format!(
+            "RAPPORT_LOG: '{filter}' is not a valid log filter ({err})"
+        ))
     })?;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -157,8 +172,10 @@ fn user_command(settings: &Settings, command: UserCommand) -> Result<(), CliErro
             role,
             password,
         } => {
-            let email = EmailAddress::parse(&email).map_err(|m| CliError::Usage(format!("--email: {m}")))?;
-            let display_name = DisplayName::parse(&name).map_err(|m| CliError::Usage(format!("--name: {m}")))?;
+            let email = EmailAddress::parse(&email)
+                .map_err(|m| CliError::Usage(format!("--email: {m}")))?;
+            let display_name =
+                DisplayName::parse(&name).map_err(|m| CliError::Usage(format!("--name: {m}")))?;
             let role = Role::parse(&role).map_err(|m| CliError::Usage(format!("--role: {m}")))?;
             let password = read_password(password)?;
             let new = NewUser {
@@ -169,10 +186,16 @@ fn user_command(settings: &Settings, command: UserCommand) -> Result<(), CliErro
             };
             let mailer = Mailer::new(settings.public_url(settings.bind), &settings.mail_from);
             let user = service::create_user(conn, now, &actor, &mailer, &new)?;
-            println!("created {} ({}) with role {}", user.email, user.display_name, user.role);
+            println!(
+                "created {} ({}) with role {}",
+                user.email, user.display_name, user.role
+            );
         }
         UserCommand::List => {
-            println!("{:<6} {:<32} {:<24} {:<8} {:<9} 2FA", "ID", "EMAIL", "NAME", "ROLE", "STATUS");
+            println!(
+                "{:<6} {:<32} {:<24} {:<8} {:<9} 2FA",
+                "ID", "EMAIL", "NAME", "ROLE", "STATUS"
+            );
             for user in queries::list(conn).map_err(AppError::from)? {
                 println!(
                     "{:<6} {:<32} {:<24} {:<8} {:<9} {}",
@@ -181,12 +204,17 @@ fn user_command(settings: &Settings, command: UserCommand) -> Result<(), CliErro
                     user.display_name,
                     user.role,
                     if user.active { "active" } else { "inactive" },
-                    if user.second_factor_enabled { "on" } else { "off" },
+                    if user.second_factor_enabled {
+                        "on"
+                    } else {
+                        "off"
+                    },
                 );
             }
         }
         UserCommand::SetPassword { email, password } => {
-            let email = EmailAddress::parse(&email).map_err(|m| CliError::Usage(format!("--email: {m}")))?;
+            let email = EmailAddress::parse(&email)
+                .map_err(|m| CliError::Usage(format!("--email: {m}")))?;
             let password = read_password(password)?;
             let user = service::set_password(conn, now, &actor, &email, &password)?;
             println!("password set for {}; their sessions were ended", user.email);

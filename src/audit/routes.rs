@@ -52,11 +52,18 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     let action = query.action.as_deref().and_then(Action::parse);
     let before = query.before;
-    let entries = db::run(&state.pool, move |conn| Ok(page(conn, action, before, PAGE_SIZE + 1)?)).await?;
+    let entries = db::run(&state.pool, move |conn| {
+        Ok(page(conn, action, before, PAGE_SIZE + 1)?)
+    })
+    .await?;
     let has_more = entries.len() > PAGE_SIZE as usize;
-    let last_id = entries.iter().take(PAGE_SIZE as usize).last().map(|entry| entry.id);
+    let last_id = entries
+        .get(PAGE_SIZE as usize - 1)
+        .map(|entry| entry.id);
     let tz = admin.user.tz();
-    let action_param = action.map(|a| format!("action={}&", a.as_str())).unwrap_or_default();
+    let action_param = action
+        .map(|a| format!("action={}&", a.as_str()))
+        .unwrap_or_default();
     render(&AuditPage {
         page: admin.page("Audit log"),
         actions: Action::ALL

@@ -26,8 +26,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/{id}/role", web::post().to(change_role))
         .route("/admin/users/{id}/deactivate", web::post().to(deactivate))
         .route("/admin/users/{id}/activate", web::post().to(activate))
-        .route("/admin/users/{id}/reset-second-factor", web::post().to(reset_second_factor))
-        .route("/admin/users/{id}/end-sessions", web::post().to(end_sessions))
+        .route(
+            "/admin/users/{id}/reset-second-factor",
+            web::post().to(reset_second_factor),
+        )
+        .route(
+            "/admin/users/{id}/end-sessions",
+            web::post().to(end_sessions),
+        )
         .route("/admin/settings", web::get().to(settings))
         .route("/admin/settings", web::post().to(save_settings));
 }
@@ -69,7 +75,10 @@ async fn list(state: web::Data<AppState>, admin: Admin) -> Result<HttpResponse, 
     let users = db::run(&state.pool, |conn| Ok(queries::list(conn)?)).await?;
     render(&UsersPage {
         page: admin.page("Users"),
-        users: users.iter().map(|user| UserRow::new(user, &admin.user)).collect(),
+        users: users
+            .iter()
+            .map(|user| UserRow::new(user, &admin.user))
+            .collect(),
     })
 }
 
@@ -139,7 +148,10 @@ async fn create(
                 password,
             };
             let (now, actor, mailer) = (state.now(), admin.actor(), state.mailer.clone());
-            db::run(&state.pool, move |conn| service::create_user(conn, now, &actor, &mailer, &new)).await
+            db::run(&state.pool, move |conn| {
+                service::create_user(conn, now, &actor, &mailer, &new)
+            })
+            .await
         }
         _ => Err(AppError::Invalid(errors)),
     };
@@ -206,7 +218,11 @@ async fn user_page(
     })
 }
 
-async fn show(state: web::Data<AppState>, admin: Admin, user_id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+async fn show(
+    state: web::Data<AppState>,
+    admin: Admin,
+    user_id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
     render(&user_page(&state, &admin, user_id.into_inner(), FieldErrors::new()).await?)
 }
 
@@ -256,7 +272,13 @@ async fn change_role(
     let role = match Role::parse(&form.role) {
         Ok(role) => role,
         Err(message) => {
-            let page = user_page(&state, &admin, user_id, FieldErrors::single("role", message)).await?;
+            let page = user_page(
+                &state,
+                &admin,
+                user_id,
+                FieldErrors::single("role", message),
+            )
+            .await?;
             return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
@@ -267,12 +289,34 @@ async fn change_role(
     apply(&state, &admin, user_id, change, "role changed.").await
 }
 
-async fn deactivate(state: web::Data<AppState>, admin: Admin, user_id: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    apply(&state, &admin, user_id.into_inner(), AdminChange::Deactivate, "deactivated and signed out everywhere.").await
+async fn deactivate(
+    state: web::Data<AppState>,
+    admin: Admin,
+    user_id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    apply(
+        &state,
+        &admin,
+        user_id.into_inner(),
+        AdminChange::Deactivate,
+        "deactivated and signed out everywhere.",
+    )
+    .await
 }
 
-async fn activate(state: web::Data<AppState>, admin: Admin, user_id: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    apply(&state, &admin, user_id.into_inner(), AdminChange::Activate, "reactivated.").await
+async fn activate(
+    state: web::Data<AppState>,
+    admin: Admin,
+    user_id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    apply(
+        &state,
+        &admin,
+        user_id.into_inner(),
+        AdminChange::Activate,
+        "reactivated.",
+    )
+    .await
 }
 
 async fn reset_second_factor(
@@ -280,11 +324,29 @@ async fn reset_second_factor(
     admin: Admin,
     user_id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    apply(&state, &admin, user_id.into_inner(), AdminChange::ResetSecondFactor, "second factor reset.").await
+    apply(
+        &state,
+        &admin,
+        user_id.into_inner(),
+        AdminChange::ResetSecondFactor,
+        "second factor reset.",
+    )
+    .await
 }
 
-async fn end_sessions(state: web::Data<AppState>, admin: Admin, user_id: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    apply(&state, &admin, user_id.into_inner(), AdminChange::EndSessions, "signed out everywhere.").await
+async fn end_sessions(
+    state: web::Data<AppState>,
+    admin: Admin,
+    user_id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    apply(
+        &state,
+        &admin,
+        user_id.into_inner(),
+        AdminChange::EndSessions,
+        "signed out everywhere.",
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -295,7 +357,10 @@ struct SettingsPage {
 }
 
 async fn settings(state: web::Data<AppState>, admin: Admin) -> Result<HttpResponse, AppError> {
-    let require_second_factor = db::run(&state.pool, |conn| Ok(app_settings::require_second_factor(conn)?)).await?;
+    let require_second_factor = db::run(&state.pool, |conn| {
+        Ok(app_settings::require_second_factor(conn)?)
+    })
+    .await?;
     render(&SettingsPage {
         page: admin.page("Settings"),
         require_second_factor,
@@ -314,7 +379,10 @@ async fn save_settings(
 ) -> Result<HttpResponse, AppError> {
     let required = form.require_second_factor.is_some();
     let (now, actor) = (state.now(), admin.actor());
-    db::run(&state.pool, move |conn| service::set_require_second_factor(conn, now, &actor, required)).await?;
+    db::run(&state.pool, move |conn| {
+        service::set_require_second_factor(conn, now, &actor, required)
+    })
+    .await?;
     FlashMessage::success("Settings saved.").send();
     Ok(redirect("/admin/settings"))
 }

@@ -192,7 +192,10 @@ mod tests {
     #[test]
     fn malformed_email_addresses_are_refused() {
         for raw in ["", "ada", "ada@", "@example.com", "a b@example.com"] {
-            assert!(EmailAddress::parse(raw).is_err(), "{raw:?} should be refused");
+            assert!(
+                EmailAddress::parse(raw).is_err(),
+                "{raw:?} should be refused"
+            );
         }
     }
 
@@ -200,7 +203,10 @@ mod tests {
     fn display_names_are_bounded() {
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse(&"x".repeat(101)).is_err());
-        assert_eq!(DisplayName::parse(" Ada ").map(|n| n.0), Ok("Ada".to_owned()));
+        assert_eq!(
+            DisplayName::parse(" Ada ").map(|n| n.0),
+            Ok("Ada".to_owned())
+        );
     }
 
     #[test]

@@ -24,8 +24,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/profile/sessions/{id}/end", web::post().to(end_session))
         .route("/profile/two-factor", web::get().to(two_factor))
         .route("/profile/two-factor", web::post().to(confirm_two_factor))
-        .route("/profile/two-factor/disable", web::post().to(disable_two_factor))
-        .route("/profile/two-factor/recovery-codes", web::post().to(regenerate_codes));
+        .route(
+            "/profile/two-factor/disable",
+            web::post().to(disable_two_factor),
+        )
+        .route(
+            "/profile/two-factor/recovery-codes",
+            web::post().to(regenerate_codes),
+        );
 }
 
 struct SessionRow {
@@ -70,7 +76,11 @@ impl ProfileForms {
     }
 }
 
-async fn profile_page(state: &AppState, me: &CurrentUser, forms: ProfileForms) -> Result<ProfilePage, AppError> {
+async fn profile_page(
+    state: &AppState,
+    me: &CurrentUser,
+    forms: ProfileForms,
+) -> Result<ProfilePage, AppError> {
     let user_id = me.user.id;
     let (user, own_sessions) = db::run(&state.pool, move |conn| {
         let user = queries::find(conn, user_id)?.ok_or(AppError::NotFound)?;
@@ -81,7 +91,9 @@ async fn profile_page(state: &AppState, me: &CurrentUser, forms: ProfileForms) -
     Ok(ProfilePage {
         page: me.page("Your profile"),
         email: user.email.clone(),
-        display_name: forms.display_name.unwrap_or_else(|| user.display_name.clone()),
+        display_name: forms
+            .display_name
+            .unwrap_or_else(|| user.display_name.clone()),
         time_zone: forms.time_zone.unwrap_or_else(|| user.time_zone.clone()),
         version: user.version,
         time_zones: time_zone_names().collect(),
@@ -126,7 +138,15 @@ async fn update(
         (Some(display_name), Some(time_zone)) => {
             let (now, user, actor) = (state.now(), me.user.clone(), me.actor());
             db::run(&state.pool, move |conn| {
-                service::update_profile(conn, now, &user, &display_name, &time_zone, form.version, &actor)
+                service::update_profile(
+                    conn,
+                    now,
+                    &user,
+                    &display_name,
+                    &time_zone,
+                    form.version,
+                    &actor,
+                )
             })
             .await
         }
@@ -144,14 +164,20 @@ async fn update(
                 errors,
                 ..ProfileForms::clean()
             };
-            render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &profile_page(&state, &me, forms).await?)
+            render_with_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &profile_page(&state, &me, forms).await?,
+            )
         }
         Err(AppError::Conflict(message)) => {
             let forms = ProfileForms {
                 errors: FieldErrors::single(FieldErrors::FORM, message),
                 ..ProfileForms::clean()
             };
-            render_with_status(StatusCode::CONFLICT, &profile_page(&state, &me, forms).await?)
+            render_with_status(
+                StatusCode::CONFLICT,
+                &profile_page(&state, &me, forms).await?,
+            )
         }
         Err(other) => Err(other),
     }
@@ -170,19 +196,32 @@ async fn change_password(
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let result = match NewPassword::parse_confirmed(&form.new_password, &form.new_password_confirmation) {
-        Ok(password) => {
-            let (now, user, session, actor) = (state.now(), me.user.clone(), me.session.id, me.actor());
-            db::run(&state.pool, move |conn| {
-                service::change_password(conn, now, &user, session, &form.current_password, &password, &actor)
-            })
-            .await
-        }
-        Err(message) => Err(AppError::invalid("new_password", message)),
-    };
+    let result =
+        match NewPassword::parse_confirmed(&form.new_password, &form.new_password_confirmation) {
+            Ok(password) => {
+                let (now, user, session, actor) =
+                    (state.now(), me.user.clone(), me.session.id, me.actor());
+                db::run(&state.pool, move |conn| {
+                    service::change_password(
+                        conn,
+                        now,
+                        &user,
+                        session,
+                        &form.current_password,
+                        &password,
+                        &actor,
+                    )
+                })
+                .await
+            }
+            Err(message) => Err(AppError::invalid("new_password", message)),
+        };
     match result {
         Ok(()) => {
-            FlashMessage::success("Your password has been changed. Your other sessions were signed out.").send();
+            FlashMessage::success(
+                "Your password has been changed. Your other sessions were signed out.",
+            )
+            .send();
             Ok(redirect("/profile"))
         }
         Err(AppError::Invalid(password_errors)) => {
@@ -190,7 +229,10 @@ async fn change_password(
                 password_errors,
                 ..ProfileForms::clean()
             };
-            render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &profile_page(&state, &me, forms).await?)
+            render_with_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &profile_page(&state, &me, forms).await?,
+            )
         }
         Err(other) => Err(other),
     }
@@ -202,7 +244,10 @@ async fn end_session(
     session_id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let (user_id, session_id) = (me.user.id, session_id.into_inner());
-    let ended = db::run(&state.pool, move |conn| Ok(sessions::end_own(conn, user_id, session_id)?)).await?;
+    let ended = db::run(&state.pool, move |conn| {
+        Ok(sessions::end_own(conn, user_id, session_id)?)
+    })
+    .await?;
     if !ended {
         return Err(AppError::NotFound);
     }
@@ -232,7 +277,11 @@ struct RecoveryCodesPage {
     codes: Vec<String>,
 }
 
-async fn two_factor_page(state: &AppState, me: &CurrentUser, errors: FieldErrors) -> Result<TwoFactorPage, AppError> {
+async fn two_factor_page(
+    state: &AppState,
+    me: &CurrentUser,
+    errors: FieldErrors,
+) -> Result<TwoFactorPage, AppError> {
     let (session, user) = (me.session.clone(), me.user.clone());
     let (required, enrolment, codes_left) = db::run(&state.pool, move |conn| {
         let required = app_settings::require_second_factor(conn)?;
@@ -257,7 +306,10 @@ async fn two_factor_page(state: &AppState, me: &CurrentUser, errors: FieldErrors
     })
 }
 
-async fn two_factor(state: web::Data<AppState>, me: EnrollingUser) -> Result<HttpResponse, AppError> {
+async fn two_factor(
+    state: web::Data<AppState>,
+    me: EnrollingUser,
+) -> Result<HttpResponse, AppError> {
     render(&two_factor_page(&state, &me.0, FieldErrors::new()).await?)
 }
 
@@ -272,7 +324,8 @@ async fn confirm_two_factor(
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
     let me = me.0;
-    let (now, session, user, actor) = (state.now(), me.session.clone(), me.user.clone(), me.actor());
+    let (now, session, user, actor) =
+        (state.now(), me.session.clone(), me.user.clone(), me.actor());
     let code = form.into_inner().code;
     let result = db::run(&state.pool, move |conn| {
         service::confirm_enrolment(conn, now, &session, &user, &code, &actor)
@@ -283,9 +336,10 @@ async fn confirm_two_factor(
             page: me.page("Your recovery codes"),
             codes,
         }),
-        Err(AppError::Invalid(errors)) => {
-            render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &two_factor_page(&state, &me, errors).await?)
-        }
+        Err(AppError::Invalid(errors)) => render_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &two_factor_page(&state, &me, errors).await?,
+        ),
         Err(other) => Err(other),
     }
 }
@@ -311,9 +365,10 @@ async fn disable_two_factor(
             FlashMessage::success("Two-step verification is off.").send();
             Ok(redirect("/profile/two-factor"))
         }
-        Err(AppError::Invalid(errors)) => {
-            render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &two_factor_page(&state, &me, errors).await?)
-        }
+        Err(AppError::Invalid(errors)) => render_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &two_factor_page(&state, &me, errors).await?,
+        ),
         Err(other) => Err(other),
     }
 }
@@ -334,9 +389,10 @@ async fn regenerate_codes(
             page: me.page("Your recovery codes"),
             codes,
         }),
-        Err(AppError::Invalid(errors)) => {
-            render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &two_factor_page(&state, &me, errors).await?)
-        }
+        Err(AppError::Invalid(errors)) => render_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &two_factor_page(&state, &me, errors).await?,
+        ),
         Err(other) => Err(other),
     }
 }

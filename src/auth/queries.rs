@@ -81,12 +81,21 @@ pub fn insert(conn: &mut Conn, now: NaiveDateTime, row: &NewUserRow<'_>) -> Quer
         .get_result(conn)
 }
 
+/// Sets a new password. Every reset or invitation link still open for the account stops
+/// working: a link mailed before the change must not set another password afterwards.
 pub fn set_password_hash(
     conn: &mut Conn,
     user_id: i64,
     hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    diesel::update(
+        user_tokens::table
+            .filter(user_tokens::user_id.eq(user_id))
+            .filter(user_tokens::used_at.is_null()),
+    )
+    .set(user_tokens::used_at.eq(now))
+    .execute(conn)?;
     diesel::update(users::table.find(user_id))
         .set((
             users::password_hash.eq(hash),
@@ -118,7 +127,12 @@ pub fn set_role(
     .execute(conn)
 }
 
-pub fn set_active(conn: &mut Conn, user_id: i64, active: bool, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn set_active(
+    conn: &mut Conn,
+    user_id: i64,
+    active: bool,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(users::table.find(user_id))
         .set((
             users::active.eq(active),

@@ -29,7 +29,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(logout))
         .route("/forgot-password", web::get().to(forgot_password_form))
         .route("/forgot-password", web::post().to(forgot_password))
-        .route("/reset-password/{token}", web::get().to(reset_password_form))
+        .route(
+            "/reset-password/{token}",
+            web::get().to(reset_password_form),
+        )
         .route("/reset-password/{token}", web::post().to(reset_password))
         .route("/invitation/{token}", web::get().to(invitation_form))
         .route("/invitation/{token}", web::post().to(accept_invitation));
@@ -58,7 +61,10 @@ async fn needs_first_admin(state: &AppState) -> Result<bool, AppError> {
     db::run(&state.pool, service::needs_first_admin).await
 }
 
-async fn setup_form(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpResponse, AppError> {
+async fn setup_form(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+) -> Result<HttpResponse, AppError> {
     if !needs_first_admin(&state).await? {
         return Err(AppError::NotFound);
     }
@@ -243,7 +249,13 @@ async fn second_factor_form(
 
 fn pending_page(pending: &PendingSecondFactor) -> Page {
     let frame = &pending.frame;
-    Page::new("Two-step verification", None, &frame.path, frame.csrf_token.clone(), frame.flashes.clone())
+    Page::new(
+        "Two-step verification",
+        None,
+        &frame.path,
+        frame.csrf_token.clone(),
+        frame.flashes.clone(),
+    )
 }
 
 async fn second_factor(
@@ -283,7 +295,11 @@ async fn second_factor(
     }
 }
 
-async fn logout(req: HttpRequest, state: web::Data<AppState>, visitor: Visitor) -> Result<HttpResponse, AppError> {
+async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    visitor: Visitor,
+) -> Result<HttpResponse, AppError> {
     let signed_in = req.extensions().get::<SignedIn>().cloned();
     if let Some(signed_in) = signed_in {
         let now = state.now();
@@ -392,12 +408,19 @@ struct SetPasswordForm {
     password_confirmation: String,
 }
 
-fn link_page(purpose: TokenPurpose, visitor: &Visitor, name: &str, errors: FieldErrors) -> SetPasswordPage {
+fn link_page(
+    purpose: TokenPurpose,
+    visitor: &Visitor,
+    name: &str,
+    errors: FieldErrors,
+) -> SetPasswordPage {
     match purpose {
         TokenPurpose::PasswordReset => SetPasswordPage {
             page: visitor.page("Choose a new password"),
             heading: "Choose a new password",
-            intro: format!("Hello {name}, choose a new password for your account. You will be signed out everywhere else."),
+            intro: format!(
+                "Hello {name}, choose a new password for your account. You will be signed out everywhere else."
+            ),
             button: "Save new password",
             errors,
         },
@@ -417,10 +440,21 @@ async fn show_link(
     token: String,
     purpose: TokenPurpose,
 ) -> Result<HttpResponse, AppError> {
-    state.throttles.invitation.check(None, &visitor.frame.client.address)?;
+    state
+        .throttles
+        .invitation
+        .check(None, &visitor.frame.client.address)?;
     let now = state.now();
-    let user = db::run(&state.pool, move |conn| service::user_for_link(conn, now, &token, purpose)).await?;
-    render(&link_page(purpose, &visitor, &user.display_name, FieldErrors::new()))
+    let user = db::run(&state.pool, move |conn| {
+        service::user_for_link(conn, now, &token, purpose)
+    })
+    .await?;
+    render(&link_page(
+        purpose,
+        &visitor,
+        &user.display_name,
+        FieldErrors::new(),
+    ))
 }
 
 async fn use_link(
@@ -438,10 +472,18 @@ async fn use_link(
     let password = match NewPassword::parse_confirmed(&form.password, &form.password_confirmation) {
         Ok(password) => password,
         Err(message) => {
-            let user = db::run(&state.pool, move |conn| service::user_for_link(conn, now, &token, purpose)).await?;
+            let user = db::run(&state.pool, move |conn| {
+                service::user_for_link(conn, now, &token, purpose)
+            })
+            .await?;
             return render_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &link_page(purpose, &visitor, &user.display_name, FieldErrors::single("password", message)),
+                &link_page(
+                    purpose,
+                    &visitor,
+                    &user.display_name,
+                    FieldErrors::single("password", message),
+                ),
             );
         }
     };
@@ -451,7 +493,9 @@ async fn use_link(
     })
     .await?;
     FlashMessage::success(match purpose {
-        TokenPurpose::PasswordReset => "Your password has been changed. Sign in with your new password.",
+        TokenPurpose::PasswordReset => {
+            "Your password has been changed. Sign in with your new password."
+        }
         TokenPurpose::Invitation => "Your account is ready. Sign in with your new password.",
     })
     .send();
@@ -463,7 +507,13 @@ async fn reset_password_form(
     visitor: Visitor,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    show_link(&state, visitor, token.into_inner(), TokenPurpose::PasswordReset).await
+    show_link(
+        &state,
+        visitor,
+        token.into_inner(),
+        TokenPurpose::PasswordReset,
+    )
+    .await
 }
 
 async fn reset_password(
@@ -472,7 +522,14 @@ async fn reset_password(
     token: web::Path<String>,
     form: web::Form<SetPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    use_link(&state, visitor, token.into_inner(), TokenPurpose::PasswordReset, form.into_inner()).await
+    use_link(
+        &state,
+        visitor,
+        token.into_inner(),
+        TokenPurpose::PasswordReset,
+        form.into_inner(),
+    )
+    .await
 }
 
 async fn invitation_form(
@@ -480,7 +537,13 @@ async fn invitation_form(
     visitor: Visitor,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    show_link(&state, visitor, token.into_inner(), TokenPurpose::Invitation).await
+    show_link(
+        &state,
+        visitor,
+        token.into_inner(),
+        TokenPurpose::Invitation,
+    )
+    .await
 }
 
 async fn accept_invitation(
@@ -489,5 +552,12 @@ async fn accept_invitation(
     token: web::Path<String>,
     form: web::Form<SetPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    use_link(&state, visitor, token.into_inner(), TokenPurpose::Invitation, form.into_inner()).await
+    use_link(
+        &state,
+        visitor,
+        token.into_inner(),
+        TokenPurpose::Invitation,
+        form.into_inner(),
+    )
+    .await
 }

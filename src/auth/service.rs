@@ -63,12 +63,23 @@ pub fn create_first_admin(
 ) -> Result<User, AppError> {
     db::write(conn, |conn| {
         if queries::count(conn)? > 0
-            || !app_settings::insert_if_absent(conn, app_settings::FIRST_ADMIN_CREATED, &now.to_string())?
+            || !app_settings::insert_if_absent(
+                conn,
+                app_settings::FIRST_ADMIN_CREATED,
+                &now.to_string(),
+            )?
         {
             return Err(AppError::Forbidden);
         }
         let user = insert_user(conn, now, new)?;
-        audit::record(conn, now, actor, Action::FirstAdminCreated, Some(&user.email), None)?;
+        audit::record(
+            conn,
+            now,
+            actor,
+            Action::FirstAdminCreated,
+            Some(&user.email),
+            None,
+        )?;
         Ok(user)
     })
 }
@@ -86,9 +97,22 @@ pub fn create_user(
         let user = insert_user(conn, now, new)?;
         let details = format!("role {}", user.role);
         if new.password.is_some() {
-            audit::record(conn, now, actor, Action::UserCreated, Some(&user.email), Some(&details))?;
+            audit::record(
+                conn,
+                now,
+                actor,
+                Action::UserCreated,
+                Some(&user.email),
+                Some(&details),
+            )?;
         } else {
-            let token = queries::issue_token(conn, user.id, TokenPurpose::Invitation, now, INVITATION_VALIDITY)?;
+            let token = queries::issue_token(
+                conn,
+                user.id,
+                TokenPurpose::Invitation,
+                now,
+                INVITATION_VALIDITY,
+            )?;
             let link = mailer.link(&format!("/invitation/{token}"));
             let message = InvitationEmail {
                 name: &user.display_name,
@@ -97,7 +121,14 @@ pub fn create_user(
                 valid_days: INVITATION_VALIDITY.num_days(),
             };
             mailer.queue_message(conn, now, &user.email, &message)?;
-            audit::record(conn, now, actor, Action::UserInvited, Some(&user.email), Some(&details))?;
+            audit::record(
+                conn,
+                now,
+                actor,
+                Action::UserInvited,
+                Some(&user.email),
+                Some(&details),
+            )?;
         }
         Ok(user)
     })
@@ -125,7 +156,9 @@ pub fn log_in(
         Some(user) => Some(queries::credentials(conn, user.id)?),
         None => None,
     };
-    let stored_hash = credentials.as_ref().and_then(|c| c.password_hash.as_deref());
+    let stored_hash = credentials
+        .as_ref()
+        .and_then(|c| c.password_hash.as_deref());
     let password_ok = password::verify(stored_hash, password);
     let actor = Actor::anonymous(&client.address);
     match user {
@@ -141,12 +174,30 @@ pub fn log_in(
             }
         }),
         Some(user) => {
-            let reason = if user.active { "wrong password" } else { "account deactivated" };
-            audit::record(conn, now, &actor, Action::LoginFailed, Some(&email), Some(reason))?;
+            let reason = if user.active {
+                "wrong password"
+            } else {
+                "account deactivated"
+            };
+            audit::record(
+                conn,
+                now,
+                &actor,
+                Action::LoginFailed,
+                Some(&email),
+                Some(reason),
+            )?;
             Err(AppError::invalid(FieldErrors::FORM, WRONG_CREDENTIALS))
         }
         None => {
-            audit::record(conn, now, &actor, Action::LoginFailed, Some(&email), Some("unknown email"))?;
+            audit::record(
+                conn,
+                now,
+                &actor,
+                Action::LoginFailed,
+                Some(&email),
+                Some("unknown email"),
+            )?;
             Err(AppError::invalid(FieldErrors::FORM, WRONG_CREDENTIALS))
         }
     }
@@ -174,18 +225,40 @@ pub fn complete_second_factor(
         Ok(queries::use_recovery_code(conn, user.id, code, now)?)
     })?;
     if !accepted {
-        audit::record(conn, now, &actor, Action::LoginFailed, Some(&user.email), Some("wrong second-factor code"))?;
-        return Err(AppError::invalid("code", "That code is not right. Try the newest code from your app."));
+        audit::record(
+            conn,
+            now,
+            &actor,
+            Action::LoginFailed,
+            Some(&user.email),
+            Some("wrong second-factor code"),
+        )?;
+        return Err(AppError::invalid(
+            "code",
+            "That code is not right. Try the newest code from your app.",
+        ));
     }
     db::write(conn, |conn| {
         sessions::end(conn, session.id)?;
         let token = sessions::start(conn, now, user.id, false, client)?;
-        audit::record(conn, now, &actor, Action::Login, Some(&user.email), Some("with second factor"))?;
+        audit::record(
+            conn,
+            now,
+            &actor,
+            Action::Login,
+            Some(&user.email),
+            Some("with second factor"),
+        )?;
         Ok(token)
     })
 }
 
-pub fn log_out(conn: &mut Conn, now: NaiveDateTime, session_id: i64, actor: &Actor) -> Result<(), AppError> {
+pub fn log_out(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    session_id: i64,
+    actor: &Actor,
+) -> Result<(), AppError> {
     db::write(conn, |conn| {
         sessions::end(conn, session_id)?;
         audit::record(conn, now, actor, Action::Logout, None, None)?;
@@ -205,10 +278,27 @@ pub fn request_password_reset(
     let email = email.trim().to_lowercase();
     db::write(conn, |conn| {
         let user = queries::find_by_email(conn, &email)?.filter(|user| user.active);
-        let details = if user.is_some() { "link sent" } else { "no such active account" };
-        audit::record(conn, now, actor, Action::PasswordResetRequested, Some(&email), Some(details))?;
+        let details = if user.is_some() {
+            "link sent"
+        } else {
+            "no such active account"
+        };
+        audit::record(
+            conn,
+            now,
+            actor,
+            Action::PasswordResetRequested,
+            Some(&email),
+            Some(details),
+        )?;
         if let Some(user) = user {
-            let token = queries::issue_token(conn, user.id, TokenPurpose::PasswordReset, now, PASSWORD_RESET_VALIDITY)?;
+            let token = queries::issue_token(
+                conn,
+                user.id,
+                TokenPurpose::PasswordReset,
+                now,
+                PASSWORD_RESET_VALIDITY,
+            )?;
             let link = mailer.link(&format!("/reset-password/{token}"));
             let message = PasswordResetEmail {
                 name: &user.display_name,
@@ -245,7 +335,8 @@ pub fn set_password_with_link(
 ) -> Result<User, AppError> {
     let hash = password.hash()?;
     db::write(conn, |conn| {
-        let (token_id, user) = queries::find_token_user(conn, token, purpose, now)?.or_not_found()?;
+        let (token_id, user) =
+            queries::find_token_user(conn, token, purpose, now)?.or_not_found()?;
         if !queries::use_token(conn, token_id, now)? {
             return Err(AppError::NotFound);
         }
@@ -255,7 +346,14 @@ pub fn set_password_with_link(
             TokenPurpose::PasswordReset => Action::PasswordReset,
             TokenPurpose::Invitation => Action::InvitationAccepted,
         };
-        audit::record(conn, now, &Actor::user(&user, client_address), action, Some(&user.email), None)?;
+        audit::record(
+            conn,
+            now,
+            &Actor::user(&user, client_address),
+            action,
+            Some(&user.email),
+            None,
+        )?;
         Ok(user)
     })
 }
@@ -272,13 +370,23 @@ pub fn change_password(
 ) -> Result<(), AppError> {
     let credentials = queries::credentials(conn, user.id)?;
     if !password::verify(credentials.password_hash.as_deref(), current_password) {
-        return Err(AppError::invalid("current_password", "Your current password is not right."));
+        return Err(AppError::invalid(
+            "current_password",
+            "Your current password is not right.",
+        ));
     }
     let hash = new_password.hash()?;
     db::write(conn, |conn| {
         queries::set_password_hash(conn, user.id, &hash, now)?;
         let ended = sessions::end_all_for_user(conn, user.id, Some(current_session))?;
-        audit::record(conn, now, actor, Action::PasswordChanged, Some(&user.email), Some(&format!("{ended} other sessions ended")))?;
+        audit::record(
+            conn,
+            now,
+            actor,
+            Action::PasswordChanged,
+            Some(&user.email),
+            Some(&format!("{ended} other sessions ended")),
+        )?;
         Ok(())
     })
 }
@@ -293,13 +401,28 @@ pub fn update_profile(
     actor: &Actor,
 ) -> Result<(), AppError> {
     db::write(conn, |conn| {
-        let updated = queries::update_profile(conn, user.id, display_name.as_str(), time_zone.name(), version, now)?;
+        let updated = queries::update_profile(
+            conn,
+            user.id,
+            display_name.as_str(),
+            time_zone.name(),
+            version,
+            now,
+        )?;
         if updated == 0 {
             return Err(AppError::Conflict(
-                "Your profile was changed in another window. The form now shows the saved values.".to_owned(),
+                "Your profile was changed in another window. The form now shows the saved values."
+                    .to_owned(),
             ));
         }
-        audit::record(conn, now, actor, Action::ProfileUpdated, Some(&user.email), None)?;
+        audit::record(
+            conn,
+            now,
+            actor,
+            Action::ProfileUpdated,
+            Some(&user.email),
+            None,
+        )?;
         Ok(())
     })
 }
@@ -324,18 +447,27 @@ pub fn confirm_enrolment(
     code: &str,
     actor: &Actor,
 ) -> Result<Vec<String>, AppError> {
-    let secret = session
-        .totp_enrolment_secret
-        .as_deref()
-        .ok_or_else(|| AppError::BadRequest("The enrolment expired. Scan the new code.".to_owned()))?;
+    let secret = session.totp_enrolment_secret.as_deref().ok_or_else(|| {
+        AppError::BadRequest("The enrolment expired. Scan the new code.".to_owned())
+    })?;
     let Some(step) = totp::matching_step(secret, code, now)? else {
-        return Err(AppError::invalid("code", "That code is not right. Check the time on your phone and try the newest code."));
+        return Err(AppError::invalid(
+            "code",
+            "That code is not right. Check the time on your phone and try the newest code.",
+        ));
     };
     db::write(conn, |conn| {
         queries::set_totp(conn, user.id, Some((secret, step)), now)?;
         sessions::set_enrolment_secret(conn, session.id, None)?;
         let codes = queries::replace_recovery_codes(conn, user.id)?;
-        audit::record(conn, now, actor, Action::SecondFactorEnabled, Some(&user.email), None)?;
+        audit::record(
+            conn,
+            now,
+            actor,
+            Action::SecondFactorEnabled,
+            Some(&user.email),
+            None,
+        )?;
         Ok(codes)
     })
 }
@@ -349,14 +481,26 @@ pub fn regenerate_recovery_codes(
 ) -> Result<Vec<String>, AppError> {
     let credentials = queries::credentials(conn, user.id)?;
     if credentials.totp_secret.is_none() {
-        return Err(AppError::BadRequest("Turn on the second factor first.".to_owned()));
+        return Err(AppError::BadRequest(
+            "Turn on the second factor first.".to_owned(),
+        ));
     }
     if !password::verify(credentials.password_hash.as_deref(), current_password) {
-        return Err(AppError::invalid("current_password", "Your current password is not right."));
+        return Err(AppError::invalid(
+            "current_password",
+            "Your current password is not right.",
+        ));
     }
     db::write(conn, |conn| {
         let codes = queries::replace_recovery_codes(conn, user.id)?;
-        audit::record(conn, now, actor, Action::RecoveryCodesRegenerated, Some(&user.email), None)?;
+        audit::record(
+            conn,
+            now,
+            actor,
+            Action::RecoveryCodesRegenerated,
+            Some(&user.email),
+            None,
+        )?;
         Ok(codes)
     })
 }
@@ -376,11 +520,21 @@ pub fn disable_second_factor(
     }
     let credentials = queries::credentials(conn, user.id)?;
     if !password::verify(credentials.password_hash.as_deref(), current_password) {
-        return Err(AppError::invalid("current_password", "Your current password is not right."));
+        return Err(AppError::invalid(
+            "current_password",
+            "Your current password is not right.",
+        ));
     }
     db::write(conn, |conn| {
         queries::set_totp(conn, user.id, None, now)?;
-        audit::record(conn, now, actor, Action::SecondFactorDisabled, Some(&user.email), None)?;
+        audit::record(
+            conn,
+            now,
+            actor,
+            Action::SecondFactorDisabled,
+            Some(&user.email),
+            None,
+        )?;
         Ok(())
     })
 }
@@ -411,7 +565,10 @@ pub fn administer_user(
         let (action, details) = match change {
             AdminChange::Role { role, version } => {
                 if role != Role::Admin && is_last_admin {
-                    return Err(AppError::invalid("role", "Rapport needs at least one active admin."));
+                    return Err(AppError::invalid(
+                        "role",
+                        "Rapport needs at least one active admin.",
+                    ));
                 }
                 if queries::set_role(conn, target.id, role, version, now)? == 0 {
                     return Err(AppError::Conflict(CONFLICT.to_owned()));
@@ -420,10 +577,14 @@ pub fn administer_user(
             }
             AdminChange::Deactivate => {
                 if is_last_admin {
-                    return Err(AppError::BadRequest("Rapport needs at least one active admin.".to_owned()));
+                    return Err(AppError::BadRequest(
+                        "Rapport needs at least one active admin.".to_owned(),
+                    ));
                 }
                 if actor.user_id == Some(target.id) {
-                    return Err(AppError::BadRequest("You cannot deactivate your own account.".to_owned()));
+                    return Err(AppError::BadRequest(
+                        "You cannot deactivate your own account.".to_owned(),
+                    ));
                 }
                 queries::set_active(conn, target.id, false, now)?;
                 let ended = sessions::end_all_for_user(conn, target.id, None)?;
@@ -455,9 +616,23 @@ pub fn set_require_second_factor(
     required: bool,
 ) -> Result<(), AppError> {
     db::write(conn, |conn| {
-        app_settings::set(conn, app_settings::REQUIRE_SECOND_FACTOR, if required { "true" } else { "false" })?;
-        let details = format!("require second factor: {}", if required { "on" } else { "off" });
-        audit::record(conn, now, actor, Action::SettingsChanged, None, Some(&details))?;
+        app_settings::set(
+            conn,
+            app_settings::REQUIRE_SECOND_FACTOR,
+            if required { "true" } else { "false" },
+        )?;
+        let details = format!(
+            "require second factor: {}",
+            if required { "on" } else { "off" }
+        );
+        audit::record(
+            conn,
+            now,
+            actor,
+            Action::SettingsChanged,
+            None,
+            Some(&details),
+        )?;
         Ok(())
     })
 }
@@ -475,7 +650,14 @@ pub fn set_password(
         let user = queries::find_by_email(conn, email.as_str())?.or_not_found()?;
         queries::set_password_hash(conn, user.id, &hash, now)?;
         sessions::end_all_for_user(conn, user.id, None)?;
-        audit::record(conn, now, actor, Action::PasswordChanged, Some(&user.email), Some("set from the command line"))?;
+        audit::record(
+            conn,
+            now,
+            actor,
+            Action::PasswordChanged,
+            Some(&user.email),
+            Some("set from the command line"),
+        )?;
         Ok(user)
     })
 }

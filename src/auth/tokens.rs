@@ -63,6 +63,9 @@ mod tests {
         let code = recovery_code();
         assert_eq!(code.len(), 11);
         let typed = format!("  {} ", code.to_uppercase().replace('-', " "));
-        assert_eq!(normalize_recovery_code(&typed), normalize_recovery_code(&code));
+        assert_eq!(
+            normalize_recovery_code(&typed),
+            normalize_recovery_code(&code)
+        );
     }
 }

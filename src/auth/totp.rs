@@ -47,7 +47,11 @@ pub fn code_at(secret: &str, at: NaiveDateTime) -> Result<String, AppError> {
 
 /// Checks a typed code against the current step and one step either side (clock drift).
 /// Returns the matching time step, which the caller records to refuse a replay.
-pub fn matching_step(secret: &str, code: &str, now: NaiveDateTime) -> Result<Option<i64>, AppError> {
+pub fn matching_step(
+    secret: &str,
+    code: &str,
+    now: NaiveDateTime,
+) -> Result<Option<i64>, AppError> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
         return Ok(None);
@@ -78,9 +82,17 @@ mod tests {
         let code = code_at(&secret, now).expect("code");
         assert!(matching_step(&secret, &code, now).expect("check").is_some());
         let later = now + chrono::Duration::seconds(31);
-        assert!(matching_step(&secret, &code, later).expect("check").is_some());
+        assert!(
+            matching_step(&secret, &code, later)
+                .expect("check")
+                .is_some()
+        );
         let much_later = now + chrono::Duration::seconds(120);
-        assert!(matching_step(&secret, &code, much_later).expect("check").is_none());
+        assert!(
+            matching_step(&secret, &code, much_later)
+                .expect("check")
+                .is_none()
+        );
     }
 
     #[test]

@@ -38,7 +38,12 @@ impl Mailer {
     }
 
     /// Queues `email` in the caller's transaction.
-    pub fn queue(&self, conn: &mut Conn, now: NaiveDateTime, email: &NewEmail) -> Result<(), AppError> {
+    pub fn queue(
+        &self,
+        conn: &mut Conn,
+        now: NaiveDateTime,
+        email: &NewEmail,
+    ) -> Result<(), AppError> {
         outbox::enqueue(conn, now, &self.message_id_domain, email)?;
         Ok(())
     }

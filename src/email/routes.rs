@@ -81,7 +81,9 @@ async fn list(
         .map(|email| EmailRow {
             when: match (email.status.as_str(), email.sent_at) {
                 ("sent", Some(sent_at)) => format!("sent {}", format::datetime(sent_at, tz)),
-                ("queued", _) => format!("next try {}", format::datetime(email.next_attempt_at, tz)),
+                ("queued", _) => {
+                    format!("next try {}", format::datetime(email.next_attempt_at, tz))
+                }
                 _ => String::new(),
             },
             retryable: email.status != Status::Sent.as_str(),
@@ -94,9 +96,15 @@ async fn list(
             last_error: email.last_error.unwrap_or_default(),
         })
         .collect();
-    let status_param = status.map(|s| format!("status={}&", s.as_str())).unwrap_or_default();
+    let status_param = status
+        .map(|s| format!("status={}&", s.as_str()))
+        .unwrap_or_default();
     let next_page = has_more
-        .then(|| emails.last().map(|last| format!("/admin/outbox?{status_param}before={}", last.id)))
+        .then(|| {
+            emails
+                .last()
+                .map(|last| format!("/admin/outbox?{status_param}before={}", last.id))
+        })
         .flatten();
 
     let mut tabs = vec![StatusTab {
@@ -105,16 +113,21 @@ async fn list(
         count: None,
         active: status.is_none(),
     }];
-    tabs.extend(Status::ALL.into_iter().zip(counts).map(|(tab, count)| StatusTab {
-        label: match tab {
-            Status::Queued => "Queued",
-            Status::Sent => "Sent",
-            Status::Failed => "Failed",
-        },
-        href: format!("/admin/outbox?status={}", tab.as_str()),
-        count: Some(count),
-        active: status == Some(tab),
-    }));
+    tabs.extend(
+        Status::ALL
+            .into_iter()
+            .zip(counts)
+            .map(|(tab, count)| StatusTab {
+                label: match tab {
+                    Status::Queued => "Queued",
+                    Status::Sent => "Sent",
+                    Status::Failed => "Failed",
+                },
+                href: format!("/admin/outbox?status={}", tab.as_str()),
+                count: Some(count),
+                active: status == Some(tab),
+            }),
+    );
 
     render(&OutboxPage {
         page: admin.page("Outbox"),
@@ -124,7 +137,11 @@ async fn list(
     })
 }
 
-async fn retry(state: web::Data<AppState>, admin: Admin, email_id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+async fn retry(
+    state: web::Data<AppState>,
+    admin: Admin,
+    email_id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
     let (now, actor, id) = (state.now(), admin.actor(), email_id.into_inner());
     let retried = db::run(&state.pool, move |conn| {
         db::write(conn, |conn| {
@@ -141,7 +158,8 @@ async fn retry(state: web::Data<AppState>, admin: Admin, email_id: web::Path<i64
     match retried {
         Some(recipient) => {
             state.email_worker.wake();
-            FlashMessage::success(format!("The email to {recipient} will be sent again now.")).send();
+            FlashMessage::success(format!("The email to {recipient} will be sent again now."))
+                .send();
         }
         None => FlashMessage::info("That email was already sent.").send(),
     }

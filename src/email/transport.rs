@@ -5,8 +5,8 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
 use lettre::{Message, SmtpTransport, Transport as _};
 use url::Url;
 
@@ -33,7 +33,9 @@ impl Transport {
     pub fn from_settings(smtp_url: Option<&Url>, mail_dir: PathBuf) -> Result<Self, String> {
         match smtp_url {
             Some(url) => SmtpTransport::from_url(url.as_str())
-                .map(|builder| Transport::Smtp(builder.timeout(Some(Duration::from_secs(30))).build()))
+                .map(|builder| {
+                    Transport::Smtp(builder.timeout(Some(Duration::from_secs(30))).build())
+                })
                 .map_err(|err| format!("RAPPORT_SMTP_URL: {err}")),
             None => Ok(Transport::Files(mail_dir)),
         }
@@ -64,7 +66,10 @@ impl Transport {
 
 fn build_message(email: &OutboxEmail, from: &Mailbox) -> Result<Message, DeliveryError> {
     let to: Mailbox = email.recipient.parse().map_err(|_| {
-        DeliveryError::Permanent(format!("'{}' is not a valid recipient address", email.recipient))
+        DeliveryError::Permanent(format!(
+            "'{}' is not a valid recipient address",
+            email.recipient
+        ))
     })?;
     Message::builder()
         .message_id(Some(email.message_id.clone()))
@@ -94,7 +99,13 @@ fn write_eml(dir: &PathBuf, email: &OutboxEmail, contents: &[u8]) -> std::io::Re
     let name: String = email
         .message_id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let final_path = dir.join(format!("{name}.eml"));
     let partial_path = dir.join(format!(".{name}.partial"));

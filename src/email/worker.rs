@@ -19,7 +19,9 @@ const LEASE: chrono::Duration = chrono::Duration::minutes(10);
 
 /// The wait before the next attempt: 30 s, doubling each time, at most an hour.
 pub fn retry_delay(attempts_so_far: i32) -> chrono::Duration {
-    let exponent = u32::try_from(attempts_so_far.saturating_sub(1)).unwrap_or(0).min(7);
+    let exponent = u32::try_from(attempts_so_far.saturating_sub(1))
+        .unwrap_or(0)
+        .min(7);
     chrono::Duration::seconds(30 * 2_i64.pow(exponent)).min(chrono::Duration::hours(1))
 }
 
@@ -44,7 +46,10 @@ impl Signal {
     }
 
     fn stopping(&self) -> bool {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).stop
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stop
     }
 
     /// Sleeps until woken or `timeout` passes; returns whether to stop.
@@ -74,11 +79,15 @@ impl WorkerHandle {
     /// Asks the worker to stop after the email in hand and waits for it.
     pub fn stop(&self) {
         self.signal.raise(true);
-        let thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(thread) = thread {
-            if thread.join().is_err() {
-                tracing::error!("the email worker panicked");
-            }
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread
+            && thread.join().is_err()
+        {
+            tracing::error!("the email worker panicked");
         }
     }
 }
@@ -166,6 +175,9 @@ mod tests {
     #[test]
     fn retries_back_off_exponentially_up_to_an_hour() {
         let seconds: Vec<i64> = (1..=10).map(|n| retry_delay(n).num_seconds()).collect();
-        assert_eq!(seconds, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+        assert_eq!(
+            seconds,
+            [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
+        );
     }
 }

@@ -36,7 +36,10 @@ pub async fn protect(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     if sessionless(req.path()) && !changes_state(req.method()) {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
     }
     let session_token = req
         .extensions()
@@ -56,12 +59,19 @@ pub async fn protect(
     };
     req.extensions_mut().insert(CsrfToken(expected.clone()));
 
-    if changes_state(req.method()) && !EXEMPT_PREFIXES.iter().any(|p| req.path().starts_with(p)) {
-        if let Err(refusal) = check(&mut req, &expected).await {
-            tracing::warn!(path = req.path(), reason = refusal, "CSRF check refused a request");
-            let (request, _) = req.into_parts();
-            return Ok(ServiceResponse::new(request, AppError::CsrfRejected.error_response()));
-        }
+    let guarded = changes_state(req.method())
+        && !EXEMPT_PREFIXES.iter().any(|p| req.path().starts_with(p));
+    if guarded && let Err(refusal) = check(&mut req, &expected).await {
+        tracing::warn!(
+            path = req.path(),
+            reason = refusal,
+            "CSRF check refused a request"
+        );
+        let (request, _) = req.into_parts();
+        return Ok(ServiceResponse::new(
+            request,
+            AppError::CsrfRejected.error_response(),
+        ));
     }
 
     let mut response = next.call(req).await?.map_into_boxed_body();
@@ -134,7 +144,10 @@ async fn token_from_form(req: &mut ServiceRequest) -> Result<String, &'static st
     if !is_form {
         return Err("no token header and not a form");
     }
-    let body = req.extract::<Bytes>().await.map_err(|_| "unreadable body")?;
+    let body = req
+        .extract::<Bytes>()
+        .await
+        .map_err(|_| "unreadable body")?;
     let token = url::form_urlencoded::parse(&body)
         .find(|(name, _)| name == FORM_FIELD)
         .map(|(_, value)| value.into_owned());

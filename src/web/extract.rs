@@ -66,13 +66,11 @@ fn state(req: &HttpRequest) -> Result<Data<AppState>, AppError> {
 /// user agent.
 fn client(req: &HttpRequest, trust_proxy: bool) -> Client {
     let address = if trust_proxy {
-        req.connection_info()
-            .realip_remote_addr()
-            .map(|addr| {
-                addr.parse::<SocketAddr>()
-                    .map(|socket| socket.ip().to_string())
-                    .unwrap_or_else(|_| addr.to_owned())
-            })
+        req.connection_info().realip_remote_addr().map(|addr| {
+            addr.parse::<SocketAddr>()
+                .map(|socket| socket.ip().to_string())
+                .unwrap_or_else(|_| addr.to_owned())
+        })
     } else {
         req.peer_addr().map(|socket| socket.ip().to_string())
     };
@@ -96,7 +94,13 @@ pub struct Visitor {
 impl Visitor {
     pub fn page(&self, title: &str) -> Page {
         let frame = &self.frame;
-        Page::new(title, None, &frame.path, frame.csrf_token.clone(), frame.flashes.clone())
+        Page::new(
+            title,
+            None,
+            &frame.path,
+            frame.csrf_token.clone(),
+            frame.flashes.clone(),
+        )
     }
 
     pub fn actor(&self) -> Actor {
@@ -219,7 +223,9 @@ impl FromRequest for PendingSecondFactor {
         Box::pin(async move {
             let signed_in = signed_in(&req)?;
             if !signed_in.session.second_factor_pending {
-                return Err(AppError::LoginRequired { next: "/".to_owned() });
+                return Err(AppError::LoginRequired {
+                    next: "/".to_owned(),
+                });
             }
             Ok(PendingSecondFactor {
                 user: signed_in.user,
@@ -260,7 +266,14 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
             let now = state.now();
             let target = format!("{} {}", req.method(), req.path());
             db::run(&state.pool, move |conn| {
-                audit::record(conn, now, &actor, Action::AuthorizationDenied, Some(&target), None)?;
+                audit::record(
+                    conn,
+                    now,
+                    &actor,
+                    Action::AuthorizationDenied,
+                    Some(&target),
+                    None,
+                )?;
                 Ok(())
             })
             .await?;

@@ -5,7 +5,10 @@ use chrono_tz::Tz;
 
 /// A UTC time in the viewer's time zone, e.g. "3 Dec 2026, 16:05".
 pub fn datetime(at: NaiveDateTime, tz: Tz) -> String {
-    at.and_utc().with_timezone(&tz).format("%-d %b %Y, %H:%M").to_string()
+    at.and_utc()
+        .with_timezone(&tz)
+        .format("%-d %b %Y, %H:%M")
+        .to_string()
 }
 
 /// An ISO 8601 timestamp for `<time datetime=…>`.

@@ -1,11 +1,11 @@
 //! Security headers on every response: pages, redirects, errors and static files alike.
 
+use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web::Data;
-use actix_web::HttpMessage;
 use tracing_actix_web::RequestId;
 
 use super::AppState;

@@ -104,7 +104,10 @@ pub fn render(template: &impl Template) -> Result<HttpResponse, AppError> {
     render_with_status(StatusCode::OK, template)
 }
 
-pub fn render_with_status(status: StatusCode, template: &impl Template) -> Result<HttpResponse, AppError> {
+pub fn render_with_status(
+    status: StatusCode,
+    template: &impl Template,
+) -> Result<HttpResponse, AppError> {
     let body = template
         .render()
         .map_err(|err| AppError::internal(format!("template failed: {err}")))?;
@@ -142,7 +145,12 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
         assert_eq!(safe_next(Some("/admin/users?x=1")), "/admin/users?x=1");
-        for hostile in ["//evil.example", "https://evil.example", "/\\evil.example", "evil"] {
+        for hostile in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "evil",
+        ] {
             assert_eq!(safe_next(Some(hostile)), "/");
         }
         assert_eq!(safe_next(None), "/");

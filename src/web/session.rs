@@ -52,13 +52,19 @@ pub async fn load_session(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let state = req.app_data::<Data<AppState>>().cloned();
     let (Some(state), false) = (state, sessionless(req.path())) else {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
     };
     let Some(token) = req
         .cookie(state.session_cookie_name())
         .map(|cookie| cookie.value().to_owned())
     else {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
     };
 
     let now = state.now();
@@ -89,7 +95,12 @@ pub async fn load_session(
     };
     let mut response = next.call(req).await?.map_into_boxed_body();
     let name = state.session_cookie_name();
-    if stale_cookie && !response.response().cookies().any(|cookie| cookie.name() == name) {
+    if stale_cookie
+        && !response
+            .response()
+            .cookies()
+            .any(|cookie| cookie.name() == name)
+    {
         response
             .response_mut()
             .add_cookie(&session_removal_cookie(&state))

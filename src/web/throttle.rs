@@ -84,7 +84,10 @@ mod tests {
 
     #[test]
     fn an_account_is_throttled_after_its_burst() {
-        let throttle = Throttle::new(quota(2, Duration::from_secs(60)), quota(100, Duration::from_secs(1)));
+        let throttle = Throttle::new(
+            quota(2, Duration::from_secs(60)),
+            quota(100, Duration::from_secs(1)),
+        );
         assert!(throttle.check(Some("ada@example.com"), "10.0.0.1").is_ok());
         assert!(throttle.check(Some("ADA@example.com"), "10.0.0.2").is_ok());
         assert!(throttle.check(Some("ada@example.com"), "10.0.0.3").is_err());
@@ -93,7 +96,10 @@ mod tests {
 
     #[test]
     fn an_address_is_throttled_across_accounts() {
-        let throttle = Throttle::new(quota(100, Duration::from_secs(1)), quota(2, Duration::from_secs(60)));
+        let throttle = Throttle::new(
+            quota(100, Duration::from_secs(1)),
+            quota(2, Duration::from_secs(60)),
+        );
         assert!(throttle.check(Some("a@example.com"), "10.0.0.1").is_ok());
         assert!(throttle.check(Some("b@example.com"), "10.0.0.1").is_ok());
         assert!(throttle.check(Some("c@example.com"), "10.0.0.1").is_err());

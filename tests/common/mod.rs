@@ -132,13 +132,19 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.post_form("/login", &[("email", email), ("password", password)]).await
+        self.post_form("/login", &[("email", email), ("password", password)])
+            .await
     }
 
     /// Signs `user` in and checks it worked.
     pub async fn login_as(&self, user: &TestUser) {
         let response = self.login(&user.email, &user.password).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "login of {}", user.email);
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "login of {}",
+            user.email
+        );
         assert_eq!(location(&response), "/");
     }
 

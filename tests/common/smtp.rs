@@ -50,7 +50,13 @@ impl Handler for Recorder {
         OK
     }
 
-    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, _to: &[String]) -> Response {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        _from: &str,
+        _is8bit: bool,
+        _to: &[String],
+    ) -> Response {
         let mut state = self.state.lock().expect("smtp state");
         state.attempts += 1;
         match state.mode {
