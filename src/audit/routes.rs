@@ -15,7 +15,7 @@ use crate::web::page::{Page, render};
 const PAGE_SIZE: i64 = 50;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/audit", web::get().to(list));
+    cfg.route("/audit", web::get().to(list));
 }
 
 struct EntryRow {
@@ -57,9 +57,7 @@ async fn list(
     })
     .await?;
     let has_more = entries.len() > PAGE_SIZE as usize;
-    let last_id = entries
-        .get(PAGE_SIZE as usize - 1)
-        .map(|entry| entry.id);
+    let last_id = entries.get(PAGE_SIZE as usize - 1).map(|entry| entry.id);
     let tz = admin.user.tz();
     let action_param = action
         .map(|a| format!("action={}&", a.as_str()))

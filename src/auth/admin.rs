@@ -19,23 +19,20 @@ use crate::web::format;
 use crate::web::page::{Page, redirect, render, render_with_status};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/users", web::get().to(list))
-        .route("/admin/users", web::post().to(create))
-        .route("/admin/users/new", web::get().to(new_form))
-        .route("/admin/users/{id}", web::get().to(show))
-        .route("/admin/users/{id}/role", web::post().to(change_role))
-        .route("/admin/users/{id}/deactivate", web::post().to(deactivate))
-        .route("/admin/users/{id}/activate", web::post().to(activate))
+    cfg.route("/users", web::get().to(list))
+        .route("/users", web::post().to(create))
+        .route("/users/new", web::get().to(new_form))
+        .route("/users/{id}", web::get().to(show))
+        .route("/users/{id}/role", web::post().to(change_role))
+        .route("/users/{id}/deactivate", web::post().to(deactivate))
+        .route("/users/{id}/activate", web::post().to(activate))
         .route(
-            "/admin/users/{id}/reset-second-factor",
+            "/users/{id}/reset-second-factor",
             web::post().to(reset_second_factor),
         )
-        .route(
-            "/admin/users/{id}/end-sessions",
-            web::post().to(end_sessions),
-        )
-        .route("/admin/settings", web::get().to(settings))
-        .route("/admin/settings", web::post().to(save_settings));
+        .route("/users/{id}/end-sessions", web::post().to(end_sessions))
+        .route("/settings", web::get().to(settings))
+        .route("/settings", web::post().to(save_settings));
 }
 
 struct UserRow {
@@ -253,10 +250,12 @@ async fn apply(
             StatusCode::UNPROCESSABLE_ENTITY,
             &user_page(state, admin, user_id, errors).await?,
         ),
-        Err(AppError::Conflict(message) | AppError::BadRequest(message)) => {
-            let status = StatusCode::CONFLICT;
+        Err(AppError::Conflict(message)) => {
             let errors = FieldErrors::single(FieldErrors::FORM, message);
-            render_with_status(status, &user_page(state, admin, user_id, errors).await?)
+            render_with_status(
+                StatusCode::CONFLICT,
+                &user_page(state, admin, user_id, errors).await?,
+            )
         }
         Err(other) => Err(other),
     }

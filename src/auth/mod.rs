@@ -13,8 +13,8 @@ pub mod sessions;
 pub mod tokens;
 pub mod totp;
 
+/// Sign-in and profile routes; the admin pages are registered under `/admin` by `web`.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     routes::configure(cfg);
     profile::configure(cfg);
-    admin::configure(cfg);
 }

@@ -114,9 +114,13 @@ pub fn create_user(
                 INVITATION_VALIDITY,
             )?;
             let link = mailer.link(&format!("/invitation/{token}"));
+            let inviter = match actor.user_id {
+                Some(id) => queries::find(conn, id)?.map(|inviter| inviter.display_name),
+                None => None,
+            };
             let message = InvitationEmail {
                 name: &user.display_name,
-                invited_by: &actor.label,
+                invited_by: inviter.as_deref().unwrap_or(&actor.label),
                 link: &link,
                 valid_days: INVITATION_VALIDITY.num_days(),
             };
@@ -577,13 +581,15 @@ pub fn administer_user(
             }
             AdminChange::Deactivate => {
                 if is_last_admin {
-                    return Err(AppError::BadRequest(
-                        "Rapport needs at least one active admin.".to_owned(),
+                    return Err(AppError::invalid(
+                        FieldErrors::FORM,
+                        "Rapport needs at least one active admin.",
                     ));
                 }
                 if actor.user_id == Some(target.id) {
-                    return Err(AppError::BadRequest(
-                        "You cannot deactivate your own account.".to_owned(),
+                    return Err(AppError::invalid(
+                        FieldErrors::FORM,
+                        "You cannot deactivate your own account.",
                     ));
                 }
                 queries::set_active(conn, target.id, false, now)?;

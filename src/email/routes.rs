@@ -17,8 +17,8 @@ use crate::web::page::{Page, redirect, render};
 const PAGE_SIZE: i64 = 50;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/outbox", web::get().to(list))
-        .route("/admin/outbox/{id}/retry", web::post().to(retry));
+    cfg.route("/outbox", web::get().to(list))
+        .route("/outbox/{id}/retry", web::post().to(retry));
 }
 
 struct EmailRow {

@@ -59,8 +59,8 @@ pub async fn protect(
     };
     req.extensions_mut().insert(CsrfToken(expected.clone()));
 
-    let guarded = changes_state(req.method())
-        && !EXEMPT_PREFIXES.iter().any(|p| req.path().starts_with(p));
+    let guarded =
+        changes_state(req.method()) && !EXEMPT_PREFIXES.iter().any(|p| req.path().starts_with(p));
     if guarded && let Err(refusal) = check(&mut req, &expected).await {
         tracing::warn!(
             path = req.path(),

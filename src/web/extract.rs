@@ -8,9 +8,11 @@ use std::net::SocketAddr;
 use std::ops::Deref;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::web::Data;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError};
 use actix_web_flash_messages::IncomingFlashMessages;
 
 use super::AppState;
@@ -280,4 +282,20 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
             Err(AppError::Forbidden)
         })
     }
+}
+
+/// Middleware for a scope whose every route requires `R`: refuses (and audits) before the
+/// handler's own inputs are read.
+pub async fn require<R: Requirement + 'static>(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let refusal = Authorized::<R>::extract(req.request()).await.err();
+    if let Some(error) = refusal {
+        let (request, _) = req.into_parts();
+        return Ok(ServiceResponse::new(request, error.error_response()));
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
 }

@@ -13,10 +13,12 @@ pub mod throttle;
 
 use std::sync::Arc;
 
+use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
 use diesel::RunQueryDsl;
 
+use crate::auth::policy::Administer;
 use crate::auth::sessions::Timeouts;
 use crate::clock::Clock;
 use crate::db::{self, DbPool};
@@ -58,8 +60,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/static/{path:.*}", web::get().to(static_files::serve));
     crate::home::configure(cfg);
     crate::auth::configure(cfg);
-    crate::email::routes::configure(cfg);
-    crate::audit::routes::configure(cfg);
+    // Everything under /admin is refused before any of its handlers' inputs are read, so a
+    // non-admin learns nothing from how a malformed request would have failed.
+    cfg.service(
+        web::scope("/admin")
+            .wrap(from_fn(extract::require::<Administer>))
+            .configure(crate::auth::admin::configure)
+            .configure(crate::email::routes::configure)
+            .configure(crate::audit::routes::configure),
+    );
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {

@@ -600,6 +600,32 @@ async fn every_admin_route_is_refused_to_a_support_user_and_audited() {
 }
 
 #[tokio::test]
+async fn a_malformed_admin_request_from_a_non_admin_is_refused_before_its_input_is_read() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let rep = app.create_user("sam@example.com", Role::Sales);
+    app.login_as(&rep).await;
+    let malformed = [
+        (
+            format!("/admin/users/{}/role", admin.id),
+            vec![("version", "abc")],
+        ),
+        ("/admin/users/abc/deactivate".to_owned(), vec![]),
+        ("/admin/outbox/not-a-number/retry".to_owned(), vec![]),
+        ("/admin/no-such-page".to_owned(), vec![]),
+    ];
+    for (path, fields) in &malformed {
+        let response = app.post_form(path, fields).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "POST {path}");
+    }
+    assert_eq!(
+        audit_count(&app, "authorization_denied"),
+        malformed.len() as i64
+    );
+    assert_eq!(stored_user(&app, admin.id).role, "admin");
+}
+
+#[tokio::test]
 async fn an_anonymous_visitor_is_sent_to_sign_in_from_every_admin_page() {
     let app = spawn_app().await;
     let admin = app.admin();
