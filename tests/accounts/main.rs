@@ -1386,3 +1386,42 @@ async fn the_health_check_answers_ok() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body(response).await, "ok");
 }
+
+#[tokio::test]
+async fn a_session_ends_after_an_hour_without_requests() {
+    let app = spawn_app().await;
+    let rep = app.create_user("sam@example.com", Role::Sales);
+    app.login_as(&rep).await;
+
+    app.clock.advance(chrono::Duration::minutes(59));
+    assert_eq!(
+        app.get("/").await.status(),
+        StatusCode::OK,
+        "still active after 59 minutes"
+    );
+
+    app.clock.advance(chrono::Duration::minutes(61));
+    assert!(is_sent_to_login(&app.get("/").await), "idle for 61 minutes");
+    assert_eq!(
+        session_count(&app, rep.id),
+        0,
+        "the expired session is deleted"
+    );
+}
+
+#[tokio::test]
+async fn a_session_ends_twelve_hours_after_sign_in_even_when_in_use() {
+    let app = spawn_app().await;
+    let rep = app.create_user("sam@example.com", Role::Sales);
+    app.login_as(&rep).await;
+
+    for _ in 0..14 {
+        app.clock.advance(chrono::Duration::minutes(50));
+        assert_eq!(app.get("/").await.status(), StatusCode::OK);
+    }
+    app.clock.advance(chrono::Duration::minutes(50));
+    assert!(
+        is_sent_to_login(&app.get("/").await),
+        "12 h 30 min after sign-in the session is over"
+    );
+}

@@ -994,3 +994,80 @@ async fn a_user_created_on_the_command_line_can_sign_in_and_setup_is_then_closed
     let page = app.get_html("/").await;
     assert!(page.contains("Ada"));
 }
+
+/// Asks `GET /healthz` over a plain socket; `true` on a 200.
+fn healthy(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let mut answer = String::new();
+    stream
+        .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .and_then(|()| stream.read_to_string(&mut answer))
+        .is_ok()
+        && answer.starts_with("HTTP/1.0 200") | answer.starts_with("HTTP/1.1 200")
+}
+
+#[test]
+fn serve_stops_cleanly_on_sigterm_and_the_email_worker_stops_with_it() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let cli = Cli::new();
+    cli.create_ada();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .arg("serve")
+        .current_dir(cli.dir.path())
+        .env(
+            "RAPPORT_DATABASE_URL",
+            format!("sqlite://{}", cli.database_path()),
+        )
+        .env("RAPPORT_BIND", format!("127.0.0.1:{port}"))
+        .env("RAPPORT_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rapport serve starts");
+
+    let started = Instant::now();
+    while !healthy(port) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server never answered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let signalled = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(signalled.success());
+
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = server.try_wait().expect("the server's status") {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(30),
+            "the server did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = server.wait_with_output().expect("the server's output");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        status.success(),
+        "serve exits with success after SIGTERM: {log}"
+    );
+    assert!(
+        log.contains("email worker stopped"),
+        "the worker stopped: {log}"
+    );
+    assert!(!healthy(port), "nothing listens any more");
+}
