@@ -35,6 +35,8 @@ struct AuditPage {
     /// (value, label) of every action, for the filter.
     actions: Vec<(&'static str, String)>,
     selected_action: String,
+    /// A filter is applied, so an empty list means "no match", not "nothing yet".
+    filtered: bool,
     entries: Vec<EntryRow>,
     next_page: Option<String>,
 }
@@ -68,6 +70,7 @@ async fn list(
             .iter()
             .map(|a| (a.as_str(), a.as_str().replace('_', " ")))
             .collect(),
+        filtered: action.is_some(),
         selected_action: action.map(|a| a.as_str().to_owned()).unwrap_or_default(),
         next_page: has_more
             .then(|| last_id.map(|id| format!("/admin/audit?{action_param}before={id}")))

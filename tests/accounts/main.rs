@@ -13,67 +13,9 @@ use reqwest::{Response, StatusCode};
 const SESSION_COOKIE: &str = "rapport_session";
 const WRONG_CREDENTIALS: &str = "Email or password is incorrect.";
 
-/// A second browser on the same app, with its own cookie jar.
-struct Browser {
-    client: reqwest::Client,
-    address: String,
-}
-
-impl Browser {
-    fn open(app: &TestApp) -> Self {
-        Self {
-            client: app.new_browser(),
-            address: app.address.clone(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Response {
-        self.client
-            .get(format!("{}{}", self.address, path))
-            .send()
-            .await
-            .expect("GET")
-    }
-
-    async fn get_html(&self, path: &str) -> String {
-        let response = self.get(path).await;
-        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
-        response.text().await.expect("a body")
-    }
-
-    async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
-        let page = self.get_html("/forgot-password").await;
-        let token = extract_csrf(&page);
-        let mut all: Vec<(&str, &str)> = fields.to_vec();
-        all.push(("csrf_token", &token));
-        self.client
-            .post(format!("{}{}", self.address, path))
-            .form(&all)
-            .send()
-            .await
-            .expect("POST")
-    }
-
-    async fn login(&self, email: &str, password: &str) -> Response {
-        self.post_form("/login", &[("email", email), ("password", password)])
-            .await
-    }
-
-    async fn login_as(&self, user: &TestUser) {
-        let response = self.login(&user.email, &user.password).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::SEE_OTHER,
-            "login of {}",
-            user.email
-        );
-        assert_eq!(location(&response), "/");
-    }
-}
-
 /// Asks for `/` with nothing but the given session cookie, from a browser that never signed in.
 async fn replay_session(app: &TestApp, session: &str) -> Response {
-    app.new_browser()
+    http_client()
         .get(app.url("/"))
         .header(COOKIE, format!("{SESSION_COOKIE}={session}"))
         .send()
@@ -450,7 +392,7 @@ async fn a_deactivated_user_is_signed_out_at_once_and_can_sign_in_again_once_rea
     let admin = app.admin();
     let sales = app.create_user("sam@example.com", Role::Sales);
     app.login_as(&admin).await;
-    let sam = Browser::open(&app);
+    let sam = app.open_browser();
     sam.login_as(&sales).await;
     assert_eq!(sam.get("/").await.status(), StatusCode::OK);
 
@@ -652,7 +594,7 @@ async fn only_admins_see_the_admin_link_in_the_navigation() {
     app.login_as(&admin).await;
     assert!(app.get_html("/profile").await.contains(admin_link));
     for user in [&sales, &support] {
-        let browser = Browser::open(&app);
+        let browser = app.open_browser();
         browser.login_as(user).await;
         for path in ["/", "/profile"] {
             let page = browser.get_html(path).await;
@@ -758,8 +700,8 @@ async fn the_setup_page_is_gone_once_a_user_exists() {
 #[tokio::test]
 async fn two_people_racing_for_the_setup_page_make_exactly_one_admin() {
     let app = spawn_app().await;
-    let ada = Browser::open(&app);
-    let bob = Browser::open(&app);
+    let ada = app.open_browser();
+    let bob = app.open_browser();
     let ada_form = setup_form("ada@example.com", PASSWORD, PASSWORD);
     let bob_form = setup_form("bob@example.com", PASSWORD, PASSWORD);
     let (first, second) = tokio::join!(
@@ -925,7 +867,7 @@ async fn changing_the_password_needs_the_current_one() {
     let app = spawn_app().await;
     let sales = app.create_user("sam@example.com", Role::Sales);
     app.login_as(&sales).await;
-    let other = Browser::open(&app);
+    let other = app.open_browser();
     other.login_as(&sales).await;
 
     let response = app
@@ -946,7 +888,7 @@ async fn changing_the_password_needs_the_current_one() {
         "nothing ended"
     );
     assert_eq!(audit_count(&app, "password_changed"), 0);
-    let fresh = Browser::open(&app);
+    let fresh = app.open_browser();
     fresh.login_as(&sales).await;
 }
 
@@ -955,7 +897,7 @@ async fn changing_the_password_ends_the_other_sessions_but_keeps_this_one() {
     let app = spawn_app().await;
     let sales = app.create_user("sam@example.com", Role::Sales);
     app.login_as(&sales).await;
-    let other = Browser::open(&app);
+    let other = app.open_browser();
     other.login_as(&sales).await;
     let new_password = "a brand new secret phrase";
 
@@ -973,7 +915,7 @@ async fn changing_the_password_ends_the_other_sessions_but_keeps_this_one() {
     assert!(page.contains("Your other sessions were signed out."));
     assert_eq!(session_count(&app, sales.id), 1);
 
-    let fresh = Browser::open(&app);
+    let fresh = app.open_browser();
     let response = fresh.login(&sales.email, PASSWORD).await;
     assert_eq!(
         response.status(),
@@ -1007,7 +949,7 @@ async fn the_session_list_shows_both_sessions_and_can_end_the_other_one() {
     let app = spawn_app().await;
     let sales = app.create_user("sam@example.com", Role::Sales);
     app.login_as(&sales).await;
-    let other = Browser::open(&app);
+    let other = app.open_browser();
     other.login_as(&sales).await;
     let other_session: i64 = sessions::table
         .filter(sessions::user_id.eq(sales.id))
@@ -1038,7 +980,7 @@ async fn ending_someone_elses_session_is_not_found() {
     let sales = app.create_user("sam@example.com", Role::Sales);
     let support = app.create_user("sue@example.com", Role::Support);
     app.login_as(&sales).await;
-    let sue = Browser::open(&app);
+    let sue = app.open_browser();
     sue.login_as(&support).await;
     let sues_session: i64 = sessions::table
         .filter(sessions::user_id.eq(support.id))
@@ -1082,7 +1024,7 @@ async fn an_admin_creates_a_user_with_a_password_who_can_then_sign_in() {
         ))
     );
 
-    let newcomer = Browser::open(&app);
+    let newcomer = app.open_browser();
     newcomer
         .login_as(&TestUser {
             id,
@@ -1126,7 +1068,7 @@ async fn an_admin_invites_a_user_by_email() {
         .pop()
         .expect("the invitation");
     let link = link_in(&email.body, &app.url("/invitation/"));
-    let invitee = Browser::open(&app);
+    let invitee = app.open_browser();
     let page = invitee
         .get_html(link.trim_start_matches(&app.address))
         .await;
@@ -1216,9 +1158,9 @@ async fn ending_a_users_sessions_signs_them_out_everywhere() {
     let admin = app.admin();
     let sales = app.create_user("sam@example.com", Role::Sales);
     app.login_as(&admin).await;
-    let laptop = Browser::open(&app);
+    let laptop = app.open_browser();
     laptop.login_as(&sales).await;
-    let phone = Browser::open(&app);
+    let phone = app.open_browser();
     phone.login_as(&sales).await;
 
     let response = app
@@ -1260,7 +1202,7 @@ async fn when_admins_require_a_second_factor_users_without_one_are_sent_to_set_i
     let admin = app.admin();
     let sales = app.create_user("sam@example.com", Role::Sales);
     app.login_as(&admin).await;
-    let sam = Browser::open(&app);
+    let sam = app.open_browser();
     sam.login_as(&sales).await;
     assert_eq!(sam.get("/").await.status(), StatusCode::OK);
 
@@ -1284,7 +1226,7 @@ async fn when_admins_require_a_second_factor_users_without_one_are_sent_to_set_i
     );
 
     // A fresh sign-in lands on the same requirement.
-    let fresh = Browser::open(&app);
+    let fresh = app.open_browser();
     fresh.login_as(&sales).await;
     let response = fresh.get("/").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);

@@ -25,7 +25,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     pub address: String,
     pub port: u16,
-    pub client: reqwest::Client,
+    pub browser: Browser,
     pub clock: ManualClock,
     pub smtp: TestSmtp,
     pub pool: DbPool,
@@ -71,10 +71,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
     let pool = db::connect(&database_path, 2).expect("a second pool for assertions");
+    let address = format!("http://127.0.0.1:{port}");
     TestApp {
-        address: format!("http://127.0.0.1:{port}"),
+        browser: Browser {
+            client: http_client(),
+            address: address.clone(),
+        },
+        address,
         port,
-        client: http_client(),
         clock,
         smtp,
         pool,
@@ -92,7 +96,14 @@ fn init_test_logging() {
     }
 }
 
-impl TestApp {
+/// One browser: a cookie jar on the app, with the forms a person would fill in.
+#[derive(Clone)]
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub address: String,
+}
+
+impl Browser {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -107,13 +118,12 @@ impl TestApp {
         response.text().await.expect("a body")
     }
 
-    /// The CSRF token the app gives this client right now (signed in or not).
+    /// The CSRF token the app gives this browser right now (signed in or not).
     pub async fn csrf_token(&self) -> String {
-        let page = self.get_html("/forgot-password").await;
-        extract_csrf(&page)
+        extract_csrf(&self.get_html("/forgot-password").await)
     }
 
-    /// Posts a form with the client's CSRF token added, as a browser would.
+    /// Posts a form with the browser's CSRF token added, as a real browser would.
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
         let token = self.csrf_token().await;
         let mut all: Vec<(&str, &str)> = fields.to_vec();
@@ -150,6 +160,25 @@ impl TestApp {
 
     pub async fn logout(&self) -> Response {
         self.post_form("/logout", &[]).await
+    }
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Browser;
+
+    /// The test's main browser.
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
+}
+
+impl TestApp {
+    /// Another browser: its own cookie jar, the same app.
+    pub fn open_browser(&self) -> Browser {
+        Browser {
+            client: http_client(),
+            address: self.address.clone(),
+        }
     }
 
     /// Creates a user with a password, straight through the service layer.
@@ -197,11 +226,6 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("timed out waiting until {what}");
-    }
-
-    /// Another browser: its own cookie jar, the same app.
-    pub fn new_browser(&self) -> reqwest::Client {
-        http_client()
     }
 }
 

@@ -270,7 +270,7 @@ async fn without_an_smtp_server_emails_are_written_as_eml_files_in_the_mail_fold
     let link = link_in(&body, &app.url("/invitation/"));
 
     // The link in the file is a working invitation.
-    let response = app.new_browser().get(&link).send().await.expect("GET");
+    let response = http_client().get(&link).send().await.expect("GET");
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         app.smtp.received().is_empty(),

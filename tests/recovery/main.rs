@@ -14,63 +14,6 @@ const NEW_PASSWORD: &str = "a brand new passphrase";
 
 // ---- helpers ----
 
-/// Another browser on the same app: its own cookies, the same forms as `TestApp`.
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: reqwest::Client,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Self {
-            app,
-            client: app.new_browser(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Response {
-        self.client
-            .get(self.app.url(path))
-            .send()
-            .await
-            .expect("GET")
-    }
-
-    async fn get_html(&self, path: &str) -> String {
-        let response = self.get(path).await;
-        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
-        response.text().await.expect("a body")
-    }
-
-    async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
-        let token = extract_csrf(&self.get_html("/forgot-password").await);
-        let mut all: Vec<(&str, &str)> = fields.to_vec();
-        all.push(("csrf_token", &token));
-        self.client
-            .post(self.app.url(path))
-            .form(&all)
-            .send()
-            .await
-            .expect("POST")
-    }
-
-    async fn login_as(&self, user: &TestUser) {
-        let response = self
-            .post_form(
-                "/login",
-                &[("email", &user.email), ("password", &user.password)],
-            )
-            .await;
-        assert_eq!(
-            response.status(),
-            StatusCode::SEE_OTHER,
-            "login of {}",
-            user.email
-        );
-        assert_eq!(location(&response), "/");
-    }
-}
-
 fn now(app: &TestApp) -> chrono::NaiveDateTime {
     rapport::clock::Clock::now(&app.clock)
 }
@@ -191,7 +134,7 @@ fn user_id_by_email(app: &TestApp, email: &str) -> i64 {
 }
 
 /// Invites `email` as the (signed-in) admin of `browser`; returns the invitation path.
-async fn invite(app: &TestApp, browser: &Browser<'_>, email: &str) -> String {
+async fn invite(app: &TestApp, browser: &Browser, email: &str) -> String {
     let response = browser
         .post_form(
             "/admin/users",
@@ -292,8 +235,7 @@ async fn a_reset_link_sets_a_new_password_once_and_the_old_one_stops_working() {
     assert_eq!(location(&response), "/");
     assert_eq!(audit_entries(&app, "password_reset").len(), 1);
 
-    let again = app.new_browser();
-    let response = again.get(app.url(&path)).send().await.expect("GET");
+    let response = app.open_browser().get(&path).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let response = app
         .post_form(&path, &set_password_fields("yet another passphrase"))
@@ -386,7 +328,7 @@ async fn a_malformed_address_is_refused_with_a_message() {
 async fn a_password_reset_ends_the_sessions_the_user_already_had() {
     let app = spawn_app().await;
     let user = app.create_user("sam@example.com", Role::Sales);
-    let laptop = Browser::new(&app);
+    let laptop = app.open_browser();
     laptop.login_as(&user).await;
     assert_eq!(laptop.get("/").await.status(), StatusCode::OK);
 
@@ -500,7 +442,7 @@ async fn a_fourth_reset_request_for_one_account_in_a_row_is_throttled() {
 async fn an_invited_user_chooses_a_password_once_and_can_then_sign_in() {
     let app = spawn_app().await;
     let admin = app.admin();
-    let admin_browser = Browser::new(&app);
+    let admin_browser = app.open_browser();
     admin_browser.login_as(&admin).await;
     let path = invite(&app, &admin_browser, "ivy@example.com").await;
     assert!(path.starts_with("/invitation/"));
@@ -554,7 +496,7 @@ async fn an_invited_user_chooses_a_password_once_and_can_then_sign_in() {
 async fn an_invitation_older_than_seven_days_no_longer_works() {
     let app = spawn_app().await;
     let admin = app.admin();
-    let admin_browser = Browser::new(&app);
+    let admin_browser = app.open_browser();
     admin_browser.login_as(&admin).await;
     let path = invite(&app, &admin_browser, "ivy@example.com").await;
 
@@ -827,7 +769,7 @@ async fn the_second_factor_cannot_be_turned_off_while_an_admin_requires_it() {
     app.login_as(&user).await;
     let (secret, _) = enrol(&app).await;
 
-    let admin_browser = Browser::new(&app);
+    let admin_browser = app.open_browser();
     admin_browser.login_as(&admin).await;
     let response = admin_browser
         .post_form("/admin/settings", &[("require_second_factor", "on")])
@@ -861,7 +803,7 @@ async fn an_admin_resets_a_second_factor_so_the_user_signs_in_with_the_password_
     enrol(&app).await;
     app.logout().await;
 
-    let admin_browser = Browser::new(&app);
+    let admin_browser = app.open_browser();
     admin_browser.login_as(&admin).await;
     let path = format!("/admin/users/{}/reset-second-factor", user.id);
     let response = admin_browser.post_form(&path, &[]).await;
@@ -885,7 +827,7 @@ async fn an_admin_resets_a_second_factor_so_the_user_signs_in_with_the_password_
 async fn an_invitation_link_stops_working_once_the_user_has_set_a_password_another_way() {
     let app = spawn_app().await;
     let admin = app.admin();
-    let admin_browser = Browser::new(&app);
+    let admin_browser = app.open_browser();
     admin_browser.login_as(&admin).await;
     let invitation = invite(&app, &admin_browser, "ivy@example.com").await;
 
