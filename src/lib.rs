@@ -44,7 +44,8 @@ impl Application {
     /// Opens and migrates the database, binds the listener (port 0 picks a free one),
     /// starts the email worker and prepares the server.
     pub fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, AppError> {
-        let pool = db::connect(&settings.database_path, settings.db_pool_size)?;
+        let pool_size = settings.db_pool_size;
+        let pool = db::connect(&settings.database_path, pool_size)?;
         let secret_key = {
             let mut conn = pool.get()?;
             db::migrate(&mut conn)?;
@@ -123,6 +124,9 @@ impl Application {
         .listen(listener)
         .map_err(|err| AppError::internal(format!("cannot serve: {err}")))?
         .shutdown_timeout(30)
+        // Each blocking task holds a pooled connection: more threads than connections would
+        // only queue on the pool and cost context switches.
+        .worker_max_blocking_threads(blocking_threads_per_worker(pool_size))
         .run();
 
         tracing::info!(address = %bound, public_url = %base_url, "Rapport is listening");
@@ -145,4 +149,10 @@ impl Application {
         let _ = actix_web::rt::task::spawn_blocking(move || worker.stop()).await;
         result
     }
+}
+
+/// The pool's connections shared out among actix's workers (one per core).
+fn blocking_threads_per_worker(pool_size: u32) -> usize {
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    (pool_size as usize / workers).max(2)
 }

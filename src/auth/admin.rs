@@ -24,13 +24,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/users/new", web::get().to(new_form))
         .route("/users/{id}", web::get().to(show))
         .route("/users/{id}/role", web::post().to(change_role))
-        .route("/users/{id}/deactivate", web::post().to(deactivate))
-        .route("/users/{id}/activate", web::post().to(activate))
-        .route(
-            "/users/{id}/reset-second-factor",
-            web::post().to(reset_second_factor),
-        )
-        .route("/users/{id}/end-sessions", web::post().to(end_sessions))
+        // deactivate, activate, reset-second-factor, end-sessions
+        .route("/users/{id}/{action}", web::post().to(change_account))
         .route("/settings", web::get().to(settings))
         .route("/settings", web::post().to(save_settings));
 }
@@ -288,64 +283,28 @@ async fn change_role(
     apply(&state, &admin, user_id, change, "role changed.").await
 }
 
-async fn deactivate(
-    state: web::Data<AppState>,
-    admin: Admin,
-    user_id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    apply(
-        &state,
-        &admin,
-        user_id.into_inner(),
-        AdminChange::Deactivate,
-        "deactivated and signed out everywhere.",
-    )
-    .await
+/// One of the account actions on the user page, named by the last part of its path.
+fn account_action(name: &str) -> Option<(AdminChange, &'static str)> {
+    match name {
+        "deactivate" => Some((
+            AdminChange::Deactivate,
+            "deactivated and signed out everywhere.",
+        )),
+        "activate" => Some((AdminChange::Activate, "reactivated.")),
+        "reset-second-factor" => Some((AdminChange::ResetSecondFactor, "second factor reset.")),
+        "end-sessions" => Some((AdminChange::EndSessions, "signed out everywhere.")),
+        _ => None,
+    }
 }
 
-async fn activate(
+async fn change_account(
     state: web::Data<AppState>,
     admin: Admin,
-    user_id: web::Path<i64>,
+    path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, AppError> {
-    apply(
-        &state,
-        &admin,
-        user_id.into_inner(),
-        AdminChange::Activate,
-        "reactivated.",
-    )
-    .await
-}
-
-async fn reset_second_factor(
-    state: web::Data<AppState>,
-    admin: Admin,
-    user_id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    apply(
-        &state,
-        &admin,
-        user_id.into_inner(),
-        AdminChange::ResetSecondFactor,
-        "second factor reset.",
-    )
-    .await
-}
-
-async fn end_sessions(
-    state: web::Data<AppState>,
-    admin: Admin,
-    user_id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    apply(
-        &state,
-        &admin,
-        user_id.into_inner(),
-        AdminChange::EndSessions,
-        "signed out everywhere.",
-    )
-    .await
+    let (user_id, action) = path.into_inner();
+    let (change, done) = account_action(&action).ok_or(AppError::NotFound)?;
+    apply(&state, &admin, user_id, change, done).await
 }
 
 #[derive(Template)]
