@@ -6,10 +6,12 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod contacts;
 pub mod db;
 pub mod email;
 pub mod error;
 pub mod home;
+pub mod search;
 pub mod web;
 
 use std::net::TcpListener;

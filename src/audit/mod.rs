@@ -68,10 +68,16 @@ pub enum Action {
     InvitationAccepted,
     SettingsChanged,
     EmailRetried,
+    RecordCreated,
+    RecordUpdated,
+    RecordArchived,
+    RecordRestored,
+    RecordDeleted,
+    RecordMerged,
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 28] = [
         Action::FirstAdminCreated,
         Action::Login,
         Action::LoginFailed,
@@ -94,6 +100,12 @@ impl Action {
         Action::InvitationAccepted,
         Action::SettingsChanged,
         Action::EmailRetried,
+        Action::RecordCreated,
+        Action::RecordUpdated,
+        Action::RecordArchived,
+        Action::RecordRestored,
+        Action::RecordDeleted,
+        Action::RecordMerged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -120,6 +132,12 @@ impl Action {
             Action::InvitationAccepted => "invitation_accepted",
             Action::SettingsChanged => "settings_changed",
             Action::EmailRetried => "email_retried",
+            Action::RecordCreated => "record_created",
+            Action::RecordUpdated => "record_updated",
+            Action::RecordArchived => "record_archived",
+            Action::RecordRestored => "record_restored",
+            Action::RecordDeleted => "record_deleted",
+            Action::RecordMerged => "record_merged",
         }
     }
 
@@ -191,4 +209,15 @@ pub fn page(
         query = query.filter(audit_log::id.lt(before));
     }
     query.load(conn)
+}
+
+/// A record's history: the entries whose target is exactly `target` (e.g. "contact 42"),
+/// newest first.
+pub fn history(conn: &mut Conn, target: &str, limit: i64) -> QueryResult<Vec<Entry>> {
+    audit_log::table
+        .filter(audit_log::target.eq(target))
+        .select(Entry::as_select())
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .load(conn)
 }

@@ -1,19 +1,44 @@
 //! Who may do what. Every authorization decision, on the server and in the navigation,
 //! comes from here.
 
-use super::model::Role;
+use super::model::{Role, User};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
     /// Users, roles, security settings, the outbox and the audit log.
     Administer,
+    /// See contacts, companies and their timelines, and add notes and calls to them.
+    ViewCustomers,
+    /// Create contacts and companies (and edit the ones one owns).
+    CreateCustomers,
 }
 
 impl Role {
     pub fn can(self, permission: Permission) -> bool {
         match permission {
             Permission::Administer => self == Role::Admin,
+            Permission::ViewCustomers => true,
+            Permission::CreateCustomers => matches!(self, Role::Admin | Role::Sales),
         }
+    }
+}
+
+/// What a user may do to one customer record (a contact or a company), given its owner.
+/// Admins may do everything; a sales rep edits and archives what they own; support agents
+/// read and add notes only; only admins delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRights {
+    pub edit: bool,
+    pub delete: bool,
+    pub add_notes: bool,
+}
+
+pub fn record_rights(user: &User, owner_id: Option<i64>) -> RecordRights {
+    let owns = owner_id == Some(user.id);
+    RecordRights {
+        edit: user.role == Role::Admin || (user.role == Role::Sales && owns),
+        delete: user.role == Role::Admin,
+        add_notes: true,
     }
 }
 
@@ -28,6 +53,20 @@ pub struct Administer;
 
 impl Requirement for Administer {
     const PERMISSION: Permission = Permission::Administer;
+}
+
+#[derive(Debug)]
+pub struct ViewCustomers;
+
+impl Requirement for ViewCustomers {
+    const PERMISSION: Permission = Permission::ViewCustomers;
+}
+
+#[derive(Debug)]
+pub struct CreateCustomers;
+
+impl Requirement for CreateCustomers {
+    const PERMISSION: Permission = Permission::CreateCustomers;
 }
 
 #[cfg(test)]

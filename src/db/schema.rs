@@ -91,10 +91,113 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    companies (id) {
+        id -> BigInt,
+        name -> Text,
+        sort_name -> Text,
+        domain -> Nullable<Text>,
+        industry -> Nullable<Text>,
+        employee_count -> Nullable<Integer>,
+        phone -> Nullable<Text>,
+        address -> Nullable<Text>,
+        owner_id -> Nullable<BigInt>,
+        archived_at -> Nullable<Timestamp>,
+        last_activity_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> BigInt,
+        first_name -> Text,
+        last_name -> Text,
+        sort_name -> Text,
+        job_title -> Nullable<Text>,
+        company_id -> Nullable<BigInt>,
+        owner_id -> Nullable<BigInt>,
+        lifecycle_stage -> Text,
+        address -> Nullable<Text>,
+        description -> Nullable<Text>,
+        archived_at -> Nullable<Timestamp>,
+        last_activity_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    contact_emails (id) {
+        id -> BigInt,
+        contact_id -> BigInt,
+        email -> Text,
+        is_primary -> Bool,
+    }
+}
+
+diesel::table! {
+    contact_phones (id) {
+        id -> BigInt,
+        contact_id -> BigInt,
+        phone -> Text,
+        is_primary -> Bool,
+    }
+}
+
+diesel::table! {
+    tags (id) {
+        id -> BigInt,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    contact_tags (contact_id, tag_id) {
+        contact_id -> BigInt,
+        tag_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    company_tags (company_id, tag_id) {
+        company_id -> BigInt,
+        tag_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    timeline_entries (id) {
+        id -> BigInt,
+        contact_id -> Nullable<BigInt>,
+        company_id -> Nullable<BigInt>,
+        kind -> Text,
+        author_id -> Nullable<BigInt>,
+        occurred_at -> Timestamp,
+        body -> Text,
+        outcome -> Nullable<Text>,
+        duration_minutes -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_tokens -> users (user_id));
 diesel::joinable!(audit_log -> users (actor_user_id));
+diesel::joinable!(companies -> users (owner_id));
+diesel::joinable!(contacts -> companies (company_id));
+diesel::joinable!(contact_emails -> contacts (contact_id));
+diesel::joinable!(contact_phones -> contacts (contact_id));
+diesel::joinable!(contact_tags -> contacts (contact_id));
+diesel::joinable!(contact_tags -> tags (tag_id));
+diesel::joinable!(company_tags -> companies (company_id));
+diesel::joinable!(company_tags -> tags (tag_id));
+diesel::joinable!(timeline_entries -> contacts (contact_id));
+diesel::joinable!(timeline_entries -> companies (company_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -104,4 +207,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     app_settings,
     email_outbox,
     audit_log,
+    companies,
+    contacts,
+    contact_emails,
+    contact_phones,
+    tags,
+    contact_tags,
+    company_tags,
+    timeline_entries,
 );

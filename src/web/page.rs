@@ -84,6 +84,10 @@ impl Page {
 fn navigation(user: &User, path: &str) -> Vec<NavLink> {
     // (label, link, the path prefix that marks the section as the current one)
     let mut links = vec![("Home", "/", None)];
+    if user.role.can(Permission::ViewCustomers) {
+        links.push(("Contacts", "/contacts", Some("/contacts")));
+        links.push(("Companies", "/companies", Some("/companies")));
+    }
     if user.role.can(Permission::Administer) {
         links.push(("Admin", "/admin/users", Some("/admin/")));
     }

@@ -1,0 +1,9 @@
+DROP INDEX audit_log_by_target;
+DROP TABLE timeline_entries;
+DROP TABLE company_tags;
+DROP TABLE contact_tags;
+DROP TABLE tags;
+DROP TABLE contact_phones;
+DROP TABLE contact_emails;
+DROP TABLE contacts;
+DROP TABLE companies;

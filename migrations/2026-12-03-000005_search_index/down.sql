@@ -1,0 +1,2 @@
+DROP TABLE companies_fts;
+DROP TABLE contacts_fts;

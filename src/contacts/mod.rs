@@ -1,0 +1,9 @@
+//! The people and organisations a team works with, and the timeline where every interaction
+//! with them lands.
+
+pub mod tags;
+pub mod timeline;
+
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    timeline::routes::configure(cfg);
+}
