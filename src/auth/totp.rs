@@ -78,21 +78,16 @@ mod tests {
     #[test]
     fn a_code_matches_within_one_step_of_drift_only() {
         let secret = new_secret();
-        let now = chrono::Utc::now().naive_utc();
+        // The start of a 30-second step, so that the offsets below land in known steps.
+        let now = chrono::DateTime::from_timestamp(1_796_000_010, 0)
+            .expect("a valid time")
+            .naive_utc();
         let code = code_at(&secret, now).expect("code");
         assert!(matching_step(&secret, &code, now).expect("check").is_some());
-        let later = now + chrono::Duration::seconds(31);
-        assert!(
-            matching_step(&secret, &code, later)
-                .expect("check")
-                .is_some()
-        );
-        let much_later = now + chrono::Duration::seconds(120);
-        assert!(
-            matching_step(&secret, &code, much_later)
-                .expect("check")
-                .is_none()
-        );
+        let next_step = now + chrono::Duration::seconds(31);
+        assert!(matching_step(&secret, &code, next_step).expect("check").is_some());
+        let two_steps_later = now + chrono::Duration::seconds(61);
+        assert!(matching_step(&secret, &code, two_steps_later).expect("check").is_none());
     }
 
     #[test]
