@@ -18,6 +18,7 @@ CREATE INDEX companies_by_name ON companies (sort_name, id);
 CREATE INDEX companies_by_owner ON companies (owner_id, sort_name, id);
 CREATE INDEX companies_by_domain ON companies (domain);
 CREATE INDEX companies_by_created ON companies (created_at, id);
+CREATE INDEX companies_by_activity ON companies (last_activity_at, id);
 
 CREATE TABLE contacts (
     id INTEGER PRIMARY KEY,
@@ -42,6 +43,7 @@ CREATE INDEX contacts_by_owner ON contacts (owner_id, sort_name, id);
 CREATE INDEX contacts_by_company ON contacts (company_id, sort_name, id);
 CREATE INDEX contacts_by_stage ON contacts (lifecycle_stage, sort_name, id);
 CREATE INDEX contacts_by_created ON contacts (created_at, id);
+CREATE INDEX contacts_by_activity ON contacts (last_activity_at, id);
 
 CREATE TABLE contact_emails (
     id INTEGER PRIMARY KEY,

@@ -85,9 +85,17 @@ mod tests {
         let code = code_at(&secret, now).expect("code");
         assert!(matching_step(&secret, &code, now).expect("check").is_some());
         let next_step = now + chrono::Duration::seconds(31);
-        assert!(matching_step(&secret, &code, next_step).expect("check").is_some());
+        assert!(
+            matching_step(&secret, &code, next_step)
+                .expect("check")
+                .is_some()
+        );
         let two_steps_later = now + chrono::Duration::seconds(61);
-        assert!(matching_step(&secret, &code, two_steps_later).expect("check").is_none());
+        assert!(
+            matching_step(&secret, &code, two_steps_later)
+                .expect("check")
+                .is_none()
+        );
     }
 
     #[test]

@@ -17,7 +17,10 @@ pub fn parse(raw: &str) -> Result<Vec<String>, String> {
         .map(|name| name.trim().to_lowercase())
         .filter(|name| !name.is_empty())
         .collect();
-    if let Some(long) = names.iter().find(|name| name.chars().count() > MAX_TAG_LENGTH) {
+    if let Some(long) = names
+        .iter()
+        .find(|name| name.chars().count() > MAX_TAG_LENGTH)
+    {
         return Err(format!(
             "Tag \"{long}\" is longer than {MAX_TAG_LENGTH} characters."
         ));
@@ -56,7 +59,10 @@ pub fn find_id(conn: &mut Conn, name: &str) -> QueryResult<Option<i64>> {
 
 /// Every tag name, for filters and suggestions.
 pub fn all(conn: &mut Conn) -> QueryResult<Vec<String>> {
-    tags::table.order(tags::name.asc()).select(tags::name).load(conn)
+    tags::table
+        .order(tags::name.asc())
+        .select(tags::name)
+        .load(conn)
 }
 
 /// Replaces a contact's tags with `names`.

@@ -5,6 +5,8 @@
 //! as every write to it, and use `contacts_matching`/`companies_matching` as a filter or
 //! `search_*` for ranked hits. Another backend replaces this module only.
 
+pub mod routes;
+
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Double, Text};
@@ -189,7 +191,10 @@ mod tests {
             fts_query("ada@example.com").as_deref(),
             Some("\"ada\"* \"example\"* \"com\"*")
         );
-        assert_eq!(fts_query(" \"* OR NEAR( ").as_deref(), Some("\"OR\"* \"NEAR\"*"));
+        assert_eq!(
+            fts_query(" \"* OR NEAR( ").as_deref(),
+            Some("\"OR\"* \"NEAR\"*")
+        );
         assert_eq!(fts_query("  -- "), None);
     }
 

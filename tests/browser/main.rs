@@ -88,6 +88,16 @@ async fn open_browser(driver: &Driver) -> Client {
         .expect("a browser session")
 }
 
+/// Waits (up to 10 s) for the page that a click led to, recognised by `css`.
+async fn wait_for(browser: &Client, css: &str) {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|err| panic!("{css} never appeared: {err}"));
+}
+
 async fn body_text(browser: &Client) -> String {
     browser
         .find(Locator::Css("body"))
@@ -136,6 +146,7 @@ async fn a_user_signs_in_sees_the_home_page_and_signs_out_in_a_real_browser() {
         .click()
         .await
         .expect("clicked");
+    wait_for(&browser, "a.userchip").await;
 
     let url = browser.current_url().await.expect("a url");
     assert_eq!(url.path(), "/");
@@ -160,6 +171,7 @@ async fn a_user_signs_in_sees_the_home_page_and_signs_out_in_a_real_browser() {
         .click()
         .await
         .expect("clicked");
+    wait_for(&browser, "form[action='/login']").await;
     let url = browser.current_url().await.expect("a url");
     assert_eq!(url.path(), "/login");
     assert!(body_text(&browser).await.contains("You have signed out."));

@@ -1,6 +1,7 @@
 //! The 360° timeline: one append-only stream per customer. Every entry names the contact
 //! and/or the company it belongs to; a contact's entries also show on its company.
 
+pub mod mentions;
 pub mod routes;
 pub mod view;
 
@@ -32,9 +33,15 @@ impl Kind {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Kind::Note, Kind::Call, Kind::Meeting, Kind::Email, Kind::Change]
-            .into_iter()
-            .find(|kind| kind.as_str() == value)
+        [
+            Kind::Note,
+            Kind::Call,
+            Kind::Meeting,
+            Kind::Email,
+            Kind::Change,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == value)
     }
 
     /// Whether this kind is an interaction with the customer (it moves "last activity").
@@ -94,12 +101,23 @@ pub fn add(conn: &mut Conn, entry: &NewEntry<'_>) -> QueryResult<i64> {
         .get_result(conn)?;
     if entry.kind.is_activity() {
         if let Some(contact_id) = entry.contact_id {
+            // Logging an older call must not move "last activity" back in time.
             diesel::update(contacts::table.find(contact_id))
+                .filter(
+                    contacts::last_activity_at
+                        .is_null()
+                        .or(contacts::last_activity_at.lt(entry.occurred_at)),
+                )
                 .set(contacts::last_activity_at.eq(entry.occurred_at))
                 .execute(conn)?;
         }
         if let Some(company_id) = entry.company_id {
             diesel::update(companies::table.find(company_id))
+                .filter(
+                    companies::last_activity_at
+                        .is_null()
+                        .or(companies::last_activity_at.lt(entry.occurred_at)),
+                )
                 .set(companies::last_activity_at.eq(entry.occurred_at))
                 .execute(conn)?;
         }
@@ -142,9 +160,11 @@ pub fn page(
     };
     if let Some((at, id)) = before {
         query = query.filter(
-            timeline_entries::occurred_at.lt(at).or(timeline_entries::occurred_at
-                .eq(at)
-                .and(timeline_entries::id.lt(id))),
+            timeline_entries::occurred_at
+                .lt(at)
+                .or(timeline_entries::occurred_at
+                    .eq(at)
+                    .and(timeline_entries::id.lt(id))),
         );
     }
     query.load(conn)

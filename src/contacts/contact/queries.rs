@@ -1,0 +1,404 @@
+//! Reading contacts: one record, its emails and phones, and the filtered, keyset-paged list
+//! with everything a page of it shows loaded in a fixed number of queries.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
+use diesel::sqlite::Sqlite;
+
+use super::model::{Contact, Stage};
+use crate::contacts::tags;
+use crate::db::Conn;
+use crate::db::schema::{companies, contact_emails, contact_phones, contact_tags, contacts, users};
+use crate::search;
+
+pub const PAGE_SIZE: i64 = 50;
+
+pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<Contact>> {
+    contacts::table
+        .find(id)
+        .select(Contact::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// (address, primary), primary first.
+pub fn emails(conn: &mut Conn, contact_id: i64) -> QueryResult<Vec<(String, bool)>> {
+    contact_emails::table
+        .filter(contact_emails::contact_id.eq(contact_id))
+        .order((contact_emails::is_primary.desc(), contact_emails::id.asc()))
+        .select((contact_emails::email, contact_emails::is_primary))
+        .load(conn)
+}
+
+/// (number, primary), primary first.
+pub fn phones(conn: &mut Conn, contact_id: i64) -> QueryResult<Vec<(String, bool)>> {
+    contact_phones::table
+        .filter(contact_phones::contact_id.eq(contact_id))
+        .order((contact_phones::is_primary.desc(), contact_phones::id.asc()))
+        .select((contact_phones::phone, contact_phones::is_primary))
+        .load(conn)
+}
+
+/// Another contact that already has one of these email addresses.
+#[derive(Debug, Clone)]
+pub struct Duplicate {
+    pub contact_id: i64,
+    pub name: String,
+    pub email: String,
+}
+
+pub fn with_emails(
+    conn: &mut Conn,
+    emails: &[String],
+    except: Option<i64>,
+) -> QueryResult<Vec<Duplicate>> {
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64, String, String, String)> = contact_emails::table
+        .inner_join(contacts::table)
+        .filter(contact_emails::email.eq_any(emails))
+        .filter(contact_emails::contact_id.ne(except.unwrap_or(0)))
+        .order(contact_emails::contact_id.asc())
+        .select((
+            contact_emails::contact_id,
+            contacts::first_name,
+            contacts::last_name,
+            contact_emails::email,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(contact_id, first, last, email)| Duplicate {
+            contact_id,
+            name: super::model::full_name(&first, &last),
+            email,
+        })
+        .collect())
+}
+
+/// The order of the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// By "last first", A to Z.
+    #[default]
+    Name,
+    /// Newest first.
+    Created,
+    /// Most recent activity first; never-active contacts last.
+    Activity,
+}
+
+impl Sort {
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "created" => Sort::Created,
+            "activity" => Sort::Activity,
+            _ => Sort::Name,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Name => "name",
+            Sort::Created => "created",
+            Sort::Activity => "activity",
+        }
+    }
+}
+
+/// Where the next page starts: just after the last row shown.
+///
+/// In a URL it is `after=<id>~<key>`, where `<key>` is that row's sort key: its `sort_name`
+/// when sorting by name, its `created_at` in microseconds since the epoch when sorting by
+/// created, and its `last_activity_at` in microseconds (empty when it has none) when sorting
+/// by activity. The page continues strictly after `(key, id)` in the sort order, so it
+/// stays on the index however deep it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    Name(String, i64),
+    Created(NaiveDateTime, i64),
+    Activity(Option<NaiveDateTime>, i64),
+}
+
+fn micros(at: NaiveDateTime) -> String {
+    at.and_utc().timestamp_micros().to_string()
+}
+
+fn from_micros(raw: &str) -> Option<NaiveDateTime> {
+    chrono::DateTime::from_timestamp_micros(raw.parse().ok()?).map(|at| at.naive_utc())
+}
+
+impl Cursor {
+    /// The cursor after `contact` in `sort` order.
+    pub fn after(contact: &Contact, sort: Sort) -> Self {
+        match sort {
+            Sort::Name => Cursor::Name(contact.sort_name.clone(), contact.id),
+            Sort::Created => Cursor::Created(contact.created_at, contact.id),
+            Sort::Activity => Cursor::Activity(contact.last_activity_at, contact.id),
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        match self {
+            Cursor::Name(key, id) => format!("{id}~{key}"),
+            Cursor::Created(at, id) => format!("{id}~{}", micros(*at)),
+            Cursor::Activity(at, id) => format!("{id}~{}", at.map(micros).unwrap_or_default()),
+        }
+    }
+
+    /// Reads a cursor for `sort`; `None` if it is malformed.
+    pub fn parse(raw: &str, sort: Sort) -> Option<Self> {
+        let (id, key) = raw.split_once('~')?;
+        let id: i64 = id.parse().ok()?;
+        match sort {
+            Sort::Name => Some(Cursor::Name(key.to_owned(), id)),
+            Sort::Created => Some(Cursor::Created(from_micros(key)?, id)),
+            Sort::Activity if key.is_empty() => Some(Cursor::Activity(None, id)),
+            Sort::Activity => Some(Cursor::Activity(Some(from_micros(key)?), id)),
+        }
+    }
+}
+
+/// What the list shows. Times are UTC bounds: `*_from` inclusive, `*_to` exclusive.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub owner_id: Option<i64>,
+    pub tag: Option<String>,
+    pub company_id: Option<i64>,
+    pub stage: Option<Stage>,
+    /// An FTS5 query from `search::fts_query`.
+    pub fts: Option<String>,
+    /// Archived contacts only (otherwise active ones only).
+    pub archived: bool,
+    pub created_from: Option<NaiveDateTime>,
+    pub created_to: Option<NaiveDateTime>,
+    pub updated_from: Option<NaiveDateTime>,
+    pub updated_to: Option<NaiveDateTime>,
+    /// No activity since this time (or never).
+    pub inactive_since: Option<NaiveDateTime>,
+    pub sort: Sort,
+    pub after: Option<Cursor>,
+}
+
+type Listing = contacts::BoxedQuery<'static, Sqlite, diesel::dsl::AsSelect<Contact, Sqlite>>;
+
+/// The list query: `None` when the filter names a tag that does not exist (nothing matches).
+fn listing(conn: &mut Conn, filter: &ListFilter, limit: i64) -> QueryResult<Option<Listing>> {
+    let mut query = contacts::table
+        .select(Contact::as_select())
+        .limit(limit)
+        .into_boxed();
+    query = if filter.archived {
+        query.filter(contacts::archived_at.is_not_null())
+    } else {
+        query.filter(contacts::archived_at.is_null())
+    };
+    if let Some(owner_id) = filter.owner_id {
+        query = query.filter(contacts::owner_id.eq(owner_id));
+    }
+    if let Some(company_id) = filter.company_id {
+        query = query.filter(contacts::company_id.eq(company_id));
+    }
+    if let Some(stage) = filter.stage {
+        query = query.filter(contacts::lifecycle_stage.eq(stage.as_str()));
+    }
+    if let Some(name) = &filter.tag {
+        let Some(tag_id) = tags::find_id(conn, name)? else {
+            return Ok(None);
+        };
+        query = query.filter(
+            contacts::id.eq_any(
+                contact_tags::table
+                    .filter(contact_tags::tag_id.eq(tag_id))
+                    .select(contact_tags::contact_id),
+            ),
+        );
+    }
+    if let Some(fts) = &filter.fts {
+        query = query.filter(search::contacts_matching(fts.clone()));
+    }
+    if let Some(from) = filter.created_from {
+        query = query.filter(contacts::created_at.ge(from));
+    }
+    if let Some(to) = filter.created_to {
+        query = query.filter(contacts::created_at.lt(to));
+    }
+    if let Some(from) = filter.updated_from {
+        query = query.filter(contacts::updated_at.ge(from));
+    }
+    if let Some(to) = filter.updated_to {
+        query = query.filter(contacts::updated_at.lt(to));
+    }
+    if let Some(since) = filter.inactive_since {
+        query = query.filter(
+            contacts::last_activity_at
+                .is_null()
+                .or(contacts::last_activity_at.lt(since)),
+        );
+    }
+    query = match filter.sort {
+        Sort::Name => query.order((contacts::sort_name.asc(), contacts::id.asc())),
+        Sort::Created => query.order((contacts::created_at.desc(), contacts::id.desc())),
+        Sort::Activity => query.order((contacts::last_activity_at.desc(), contacts::id.desc())),
+    };
+    // Row-value comparisons, so that SQLite seeks the index to the cursor.
+    query = match filter.after.clone() {
+        None => query,
+        Some(Cursor::Name(key, id)) => query.filter(
+            sql::<Bool>("(contacts.sort_name, contacts.id) > (")
+                .bind::<Text, _>(key)
+                .sql(", ")
+                .bind::<BigInt, _>(id)
+                .sql(")"),
+        ),
+        Some(Cursor::Created(at, id)) => query.filter(
+            sql::<Bool>("(contacts.created_at, contacts.id) < (")
+                .bind::<Timestamp, _>(at)
+                .sql(", ")
+                .bind::<BigInt, _>(id)
+                .sql(")"),
+        ),
+        Some(Cursor::Activity(Some(at), id)) => query.filter(
+            sql::<Bool>("((contacts.last_activity_at, contacts.id) < (")
+                .bind::<Nullable<Timestamp>, _>(Some(at))
+                .sql(", ")
+                .bind::<BigInt, _>(id)
+                .sql(") OR contacts.last_activity_at IS NULL)"),
+        ),
+        Some(Cursor::Activity(None, id)) => query.filter(
+            contacts::last_activity_at
+                .is_null()
+                .and(contacts::id.lt(id)),
+        ),
+    };
+    Ok(Some(query))
+}
+
+/// One page of the list: up to `PAGE_SIZE + 1` contacts (the extra one says there is a next
+/// page).
+pub fn list(conn: &mut Conn, filter: &ListFilter) -> QueryResult<Vec<Contact>> {
+    match listing(conn, filter, PAGE_SIZE + 1)? {
+        Some(query) => query.load(conn),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// `EXPLAIN QUERY PLAN` in front of a query, keeping its bound parameters.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+struct Explain<Q>(Q);
+
+impl<Q> diesel::query_builder::QueryFragment<Sqlite> for Explain<Q>
+where
+    Q: diesel::query_builder::QueryFragment<Sqlite>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, Sqlite>,
+    ) -> QueryResult<()> {
+        out.push_sql("EXPLAIN QUERY PLAN ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q> diesel::query_builder::Query for Explain<Q> {
+    type SqlType = (
+        diesel::sql_types::Integer,
+        diesel::sql_types::Integer,
+        diesel::sql_types::Integer,
+        Text,
+    );
+}
+
+impl<Q> RunQueryDsl<Conn> for Explain<Q> {}
+
+/// The query plan SQLite picks for this list (`EXPLAIN QUERY PLAN`), one line per step.
+pub fn explain_list(conn: &mut Conn, filter: &ListFilter) -> QueryResult<Vec<String>> {
+    let Some(query) = listing(conn, filter, PAGE_SIZE + 1)? else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<(i32, i32, i32, String)> = Explain(query).load(conn)?;
+    Ok(rows.into_iter().map(|row| row.3).collect())
+}
+
+/// Primary email of each contact, in one query.
+pub fn primary_emails(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = contact_emails::table
+        .filter(contact_emails::contact_id.eq_any(ids))
+        .filter(contact_emails::is_primary.eq(true))
+        .select((contact_emails::contact_id, contact_emails::email))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Company names by id, in one query.
+pub fn company_names(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = companies::table
+        .filter(companies::id.eq_any(ids))
+        .select((companies::id, companies::name))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// User display names by id, in one query.
+pub fn user_names(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Companies a contact can be linked to: up to `limit` non-archived ones by name, plus
+/// `selected` (even if archived or beyond the limit) so a form never drops a stored link.
+pub fn company_options(
+    conn: &mut Conn,
+    limit: i64,
+    selected: Option<i64>,
+) -> QueryResult<Vec<(i64, String)>> {
+    let mut found: Vec<(i64, String)> = companies::table
+        .filter(companies::archived_at.is_null())
+        .order((companies::sort_name.asc(), companies::id.asc()))
+        .select((companies::id, companies::name))
+        .limit(limit)
+        .load(conn)?;
+    if let Some(id) = selected
+        && !found.iter().any(|(known, _)| *known == id)
+        && let Some(name) = company_names(conn, &[id])?.remove(&id)
+    {
+        found.insert(0, (id, name));
+    }
+    Ok(found)
+}
+
+pub fn company_exists(conn: &mut Conn, id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(companies::table.find(id))).get_result(conn)
+}
+
+/// Users who can own records: the active ones by name, plus `selected` (a deactivated
+/// owner stays on the records they own until someone changes it).
+pub fn owner_options(conn: &mut Conn, selected: Option<i64>) -> QueryResult<Vec<(i64, String)>> {
+    let mut found: Vec<(i64, String)> = users::table
+        .filter(users::active.eq(true))
+        .order((users::display_name.asc(), users::id.asc()))
+        .select((users::id, users::display_name))
+        .load(conn)?;
+    if let Some(id) = selected
+        && !found.iter().any(|(known, _)| *known == id)
+        && let Some(name) = user_names(conn, &[id])?.remove(&id)
+    {
+        found.insert(0, (id, name));
+    }
+    Ok(found)
+}
+
+pub fn active_user_exists(conn: &mut Conn, id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table.find(id).filter(users::active.eq(true)),
+    ))
+    .get_result(conn)
+}

@@ -1,0 +1,190 @@
+//! `/search?q=`: the search box in the navigation, across contacts and companies, best
+//! matches first.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use crate::auth::policy::ViewCustomers;
+use crate::db::schema::{companies, contact_emails, contact_phones, contacts};
+use crate::db::{self, Conn};
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::extract::Authorized;
+use crate::web::page::{Page, render};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/search", web::get().to(search));
+}
+
+/// How many hits of each kind the page shows.
+const LIMIT: i64 = 25;
+/// Longer input is cut: nobody types more into a search box, and it bounds the work.
+const MAX_QUERY_CHARS: usize = 200;
+
+struct ContactHit {
+    id: i64,
+    name: String,
+    job_title: String,
+    company: String,
+    email: String,
+    phone: String,
+    archived: bool,
+}
+
+struct CompanyHit {
+    id: i64,
+    name: String,
+    domain: String,
+    industry: String,
+    archived: bool,
+}
+
+#[derive(Template)]
+#[template(path = "search/index.html")]
+struct SearchPage {
+    page: Page,
+    q: String,
+    searched: bool,
+    contacts: Vec<ContactHit>,
+    companies: Vec<CompanyHit>,
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn search(
+    state: web::Data<AppState>,
+    me: Authorized<ViewCustomers>,
+    query: web::Query<SearchQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q: String = query.q.trim().chars().take(MAX_QUERY_CHARS).collect();
+    let searched = crate::search::fts_query(&q).is_some();
+    let (contacts, companies) = if searched {
+        let typed = q.clone();
+        db::run(&state.pool, move |conn| {
+            Ok((contact_hits(conn, &typed)?, company_hits(conn, &typed)?))
+        })
+        .await?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let title = if q.is_empty() {
+        "Search".to_owned()
+    } else {
+        format!("Search: {q}")
+    };
+    render(&SearchPage {
+        page: me.page(&title),
+        q,
+        searched,
+        contacts,
+        companies,
+    })
+}
+
+type ContactRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<chrono::NaiveDateTime>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The ranked contacts, with what the page shows of each in one query.
+fn contact_hits(conn: &mut Conn, typed: &str) -> QueryResult<Vec<ContactHit>> {
+    let hits = crate::search::search_contacts(conn, typed, LIMIT)?;
+    if hits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = hits.iter().map(|hit| hit.id).collect();
+    let rows: Vec<ContactRow> = contacts::table
+        .left_join(companies::table)
+        .left_join(
+            contact_emails::table.on(contact_emails::contact_id
+                .eq(contacts::id)
+                .and(contact_emails::is_primary.eq(true))),
+        )
+        .left_join(
+            contact_phones::table.on(contact_phones::contact_id
+                .eq(contacts::id)
+                .and(contact_phones::is_primary.eq(true))),
+        )
+        .filter(contacts::id.eq_any(&ids))
+        .select((
+            contacts::id,
+            contacts::first_name,
+            contacts::last_name,
+            contacts::job_title,
+            contacts::archived_at,
+            companies::name.nullable(),
+            contact_emails::email.nullable(),
+            contact_phones::phone.nullable(),
+        ))
+        .load(conn)?;
+    let mut by_id: HashMap<i64, ContactHit> = HashMap::with_capacity(rows.len());
+    for (id, first, last, job_title, archived_at, company, email, phone) in rows {
+        by_id.entry(id).or_insert_with(|| ContactHit {
+            id,
+            name: format!("{first} {last}").trim().to_owned(),
+            job_title: job_title.unwrap_or_default(),
+            company: company.unwrap_or_default(),
+            email: email.unwrap_or_default(),
+            phone: phone.unwrap_or_default(),
+            archived: archived_at.is_some(),
+        });
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+type CompanyRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<chrono::NaiveDateTime>,
+);
+
+/// The ranked companies, with what the page shows of each in one query.
+fn company_hits(conn: &mut Conn, typed: &str) -> QueryResult<Vec<CompanyHit>> {
+    let hits = crate::search::search_companies(conn, typed, LIMIT)?;
+    if hits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = hits.iter().map(|hit| hit.id).collect();
+    let rows: Vec<CompanyRow> = companies::table
+        .filter(companies::id.eq_any(&ids))
+        .select((
+            companies::id,
+            companies::name,
+            companies::domain,
+            companies::industry,
+            companies::archived_at,
+        ))
+        .load(conn)?;
+    let mut by_id: HashMap<i64, CompanyHit> = rows
+        .into_iter()
+        .map(|(id, name, domain, industry, archived_at)| {
+            (
+                id,
+                CompanyHit {
+                    id,
+                    name,
+                    domain: domain.unwrap_or_default(),
+                    industry: industry.unwrap_or_default(),
+                    archived: archived_at.is_some(),
+                },
+            )
+        })
+        .collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
