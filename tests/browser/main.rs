@@ -98,14 +98,16 @@ async fn wait_for(browser: &Client, css: &str) {
         .unwrap_or_else(|err| panic!("{css} never appeared: {err}"));
 }
 
+/// The visible text of the page, read in one step (no element can go stale in between).
 async fn body_text(browser: &Client) -> String {
-    browser
-        .find(Locator::Css("body"))
+    let text = browser
+        .execute(
+            "return document.body ? document.body.innerText : '';",
+            Vec::new(),
+        )
         .await
-        .expect("a body")
-        .text()
-        .await
-        .expect("its text")
+        .expect("the page's text");
+    text.as_str().unwrap_or_default().to_owned()
 }
 
 #[tokio::test]
@@ -179,6 +181,153 @@ async fn a_user_signs_in_sees_the_home_page_and_signs_out_in_a_real_browser() {
     browser.goto(&app.url("/")).await.expect("open home again");
     let url = browser.current_url().await.expect("a url");
     assert_eq!(url.path(), "/login", "the session really ended");
+
+    browser.close().await.expect("browser closes");
+}
+
+/// Types `text` into the field matching `css`.
+async fn fill(browser: &Client, css: &str, text: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|err| panic!("no field {css}: {err}"))
+        .send_keys(text)
+        .await
+        .expect("typed");
+}
+
+async fn click(browser: &Client, css: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|err| panic!("nothing to click at {css}: {err}"))
+        .click()
+        .await
+        .expect("clicked");
+}
+
+/// Waits (up to 10 s) until the page's text contains `text`.
+async fn wait_for_text(browser: &Client, text: &str) {
+    for _ in 0..200 {
+        if body_text(browser).await.contains(text) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the page never showed {text:?}: {}",
+        body_text(browser).await
+    );
+}
+
+async fn sign_in(browser: &Client, app: &TestApp, user: &TestUser) {
+    browser.goto(&app.url("/login")).await.expect("open login");
+    fill(browser, "input[name=email]", &user.email).await;
+    fill(browser, "input[name=password]", &user.password).await;
+    click(browser, "form[action='/login'] button[type=submit]").await;
+    wait_for(browser, "a.userchip").await;
+}
+
+#[tokio::test]
+async fn a_rep_creates_a_company_and_a_contact_adds_a_note_and_finds_the_contact_by_search() {
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let rep = app.create_user("rep@example.com", Role::Sales);
+    let browser = open_browser(&driver).await;
+    sign_in(&browser, &app, &rep).await;
+
+    browser
+        .goto(&app.url("/companies/new"))
+        .await
+        .expect("open the company form");
+    fill(&browser, "input[name=name]", "Acme Widgets").await;
+    fill(
+        &browser,
+        "input[name=domain]",
+        "https://www.acme.example/about",
+    )
+    .await;
+    click(&browser, "form button[type=submit].primary").await;
+    wait_for_text(&browser, "acme.example").await;
+    assert!(
+        browser
+            .current_url()
+            .await
+            .expect("a url")
+            .path()
+            .starts_with("/companies/")
+    );
+
+    browser
+        .goto(&app.url("/contacts/new"))
+        .await
+        .expect("open the contact form");
+    fill(&browser, "input[name=first_name]", "Zoë").await;
+    fill(&browser, "input[name=last_name]", "Lovelace").await;
+    fill(&browser, "textarea[name=emails]", "zoe@acme.example").await;
+    browser
+        .find(Locator::XPath(
+            "//select[@name='company_id']/option[contains(., 'Acme Widgets')]",
+        ))
+        .await
+        .expect("the new company is offered")
+        .click()
+        .await
+        .expect("chosen");
+    click(&browser, "form.contact-form button[type=submit].primary").await;
+    wait_for_text(&browser, "zoe@acme.example").await;
+    let contact_path = browser
+        .current_url()
+        .await
+        .expect("a url")
+        .path()
+        .to_owned();
+    assert!(
+        contact_path.starts_with("/contacts/"),
+        "on the contact page: {contact_path}"
+    );
+
+    fill(
+        &browser,
+        "textarea#note-body",
+        "Called about the renewal, very keen.",
+    )
+    .await;
+    click(&browser, "form.note-form button[type=submit]").await;
+    wait_for_text(&browser, "Called about the renewal, very keen.").await;
+    assert_eq!(
+        browser.current_url().await.expect("a url").path(),
+        contact_path,
+        "the note was added in place"
+    );
+
+    fill(&browser, "form.navsearch input[name=q]", "lovel").await;
+    browser
+        .find(Locator::Css("form.navsearch input[name=q]"))
+        .await
+        .expect("the search box")
+        .send_keys("\u{E007}")
+        .await
+        .expect("enter pressed");
+    wait_for_text(&browser, "Zoë Lovelace").await;
+    assert_eq!(
+        browser.current_url().await.expect("a url").path(),
+        "/search"
+    );
+    browser
+        .find(Locator::LinkText("Zoë Lovelace"))
+        .await
+        .expect("a link to the contact")
+        .click()
+        .await
+        .expect("clicked");
+    wait_for_text(&browser, "Called about the renewal, very keen.").await;
+    assert_eq!(
+        browser.current_url().await.expect("a url").path(),
+        contact_path
+    );
 
     browser.close().await.expect("browser closes");
 }
