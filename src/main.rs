@@ -39,6 +39,27 @@ enum Command {
     /// Manage user accounts
     #[command(subcommand)]
     User(UserCommand),
+    /// Fill the database with realistic demo companies, contacts and timelines
+    SeedDemo {
+        /// How many contacts (about a tenth as many companies)
+        #[arg(long, default_value_t = 1_000)]
+        contacts: usize,
+    },
+    /// Import contacts or companies from a CSV file; the header row is mapped by its names
+    Import {
+        #[arg(value_parser = ["contacts", "companies"])]
+        kind: String,
+        file: std::path::PathBuf,
+        /// What a row whose email (contacts) or domain (companies) is known does
+        #[arg(long, default_value = "skip", value_parser = ["update", "skip"])]
+        on_duplicate: String,
+        /// Whether one bad row stops the whole import
+        #[arg(long, default_value = "all-or-nothing", value_parser = ["all-or-nothing", "skip-bad-rows"])]
+        mode: String,
+        /// The owner (a user's email) of rows without an Owner column value
+        #[arg(long)]
+        owner: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -135,7 +156,58 @@ fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::User(command) => user_command(&settings, command),
+        Command::SeedDemo { contacts } => seed_demo(&settings, contacts),
+        Command::Import {
+            kind,
+            file,
+            on_duplicate,
+            mode,
+            owner,
+        } => import_command(
+            &settings,
+            &kind,
+            &file,
+            &on_duplicate,
+            &mode,
+            owner.as_deref(),
+        ),
     }
+}
+
+/// Prints the mapping, the report and the summary; fails when nothing could be imported.
+fn import_command(
+    settings: &Settings,
+    kind: &str,
+    file: &std::path::Path,
+    on_duplicate: &str,
+    mode: &str,
+    owner: Option<&str>,
+) -> Result<(), CliError> {
+    use rapport::contacts::import::{cli, mapping::Kind, service};
+    let usage = |what: &str| CliError::Usage(format!("unknown {what}"));
+    let request = cli::Request {
+        kind: Kind::parse(kind).ok_or_else(|| usage("kind"))?,
+        path: file,
+        on_duplicate: service::OnDuplicate::parse(on_duplicate)
+            .ok_or_else(|| usage("--on-duplicate"))?,
+        mode: service::Mode::parse(mode).ok_or_else(|| usage("--mode"))?,
+        owner,
+    };
+    let pool = db::connect(&settings.database_path, 1)?;
+    let conn = &mut pool.get().map_err(AppError::from)?;
+    db::migrate(conn)?;
+    let summary = cli::import_file(conn, SystemClock.now(), &request, &mut |line| {
+        eprintln!("{line}");
+    })
+    .map_err(CliError::Usage)?;
+    for line in service::report_lines(&summary) {
+        println!("{line}");
+    }
+    println!("{}", summary.headline());
+    if summary.created + summary.updated == 0 {
+        return Err(CliError::Usage("nothing was imported".to_owned()));
+    }
+    Ok(())
 }
 
 fn init_tracing(filter: &str) -> Result<(), CliError> {
@@ -259,4 +331,64 @@ fn read_password(flag: Option<String>) -> Result<NewPassword, CliError> {
         }
     };
     NewPassword::parse(&password).map_err(|message| CliError::Usage(format!("password: {message}")))
+}
+
+/// `rapport seed-demo`: demo users when there are none, then companies, contacts and their
+/// timelines spread over the users who can own records.
+fn seed_demo(settings: &Settings, contacts: usize) -> Result<(), CliError> {
+    let pool = db::connect(&settings.database_path, 1)?;
+    let conn = &mut pool.get().map_err(AppError::from)?;
+    db::migrate(conn)?;
+    let now = SystemClock.now();
+    if queries::list(conn).map_err(AppError::from)?.is_empty() {
+        let actor = Actor::command_line();
+        let mailer = Mailer::new(settings.public_url(settings.bind), &settings.mail_from);
+        let password = rapport::auth::tokens::random_token();
+        for (email, name, role) in [
+            ("admin@demo.example", "Demo Admin", Role::Admin),
+            ("sam.sales@demo.example", "Sam Sales", Role::Sales),
+            ("riley.sales@demo.example", "Riley Sales", Role::Sales),
+            ("sky.support@demo.example", "Sky Support", Role::Support),
+        ] {
+            let new = NewUser {
+                email: EmailAddress::parse(email).map_err(CliError::Usage)?,
+                display_name: DisplayName::parse(name).map_err(CliError::Usage)?,
+                role,
+                password: Some(NewPassword::parse(&password).map_err(CliError::Usage)?),
+            };
+            service::create_user(conn, now, &actor, &mailer, &new)?;
+            println!("created demo user {email} ({role})");
+        }
+        println!("password of the demo users: {password}");
+    }
+    let owners = rapport::contacts::seed::owners(conn).map_err(AppError::from)?;
+    if owners.is_empty() {
+        return Err(CliError::Usage(
+            "there is no active user to own the demo records".to_owned(),
+        ));
+    }
+    let started = std::time::Instant::now();
+    let seeded = rapport::contacts::seed::seed(conn, now, &owners, contacts, |done| {
+        if done % 100_000 == 0 {
+            eprintln!(
+                "{done} contacts… ({:.1} s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    })
+    .map_err(AppError::from)?;
+    println!(
+        "seeded {} companies, {} contacts and {} timeline entries in {:.1} s",
+        seeded.companies,
+        seeded.contacts,
+        seeded.timeline_entries,
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(id) = seeded.busy_contact {
+        println!(
+            "contact {id} has {} timeline entries",
+            rapport::contacts::seed::BUSY_ENTRIES
+        );
+    }
+    Ok(())
 }

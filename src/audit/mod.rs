@@ -74,10 +74,11 @@ pub enum Action {
     RecordRestored,
     RecordDeleted,
     RecordMerged,
+    RecordsExported,
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Action::FirstAdminCreated,
         Action::Login,
         Action::LoginFailed,
@@ -106,6 +107,7 @@ impl Action {
         Action::RecordRestored,
         Action::RecordDeleted,
         Action::RecordMerged,
+        Action::RecordsExported,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -138,6 +140,7 @@ impl Action {
             Action::RecordRestored => "record_restored",
             Action::RecordDeleted => "record_deleted",
             Action::RecordMerged => "record_merged",
+            Action::RecordsExported => "records_exported",
         }
     }
 

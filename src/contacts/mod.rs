@@ -3,11 +3,21 @@
 
 pub mod company;
 pub mod contact;
+pub mod export;
+pub mod import;
+pub mod merge;
+pub mod seed;
 pub mod tags;
 pub mod timeline;
+pub mod views;
 
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     timeline::routes::configure(cfg);
+    // Before the record routes: "/contacts/export.csv" is not "/contacts/{id}".
+    export::configure(cfg);
+    import::configure(cfg);
+    merge::configure(cfg);
     company::configure(cfg);
     contact::configure(cfg);
+    views::configure(cfg);
 }

@@ -216,3 +216,39 @@ diesel::allow_tables_to_appear_in_same_query!(
     company_tags,
     timeline_entries,
 );
+
+diesel::table! {
+    import_jobs (id) {
+        id -> BigInt,
+        token -> Text,
+        user_id -> BigInt,
+        kind -> Text,
+        file_name -> Text,
+        content -> Nullable<Binary>,
+        status -> Text,
+        total_rows -> Integer,
+        processed_rows -> Integer,
+        created_count -> Integer,
+        updated_count -> Integer,
+        skipped_count -> Integer,
+        failed_count -> Integer,
+        report -> Text,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    saved_views (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        list -> Text,
+        name -> Text,
+        query -> Text,
+        shared -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(saved_views -> users (owner_id));
+diesel::allow_tables_to_appear_in_same_query!(saved_views, users);

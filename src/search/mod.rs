@@ -127,6 +127,54 @@ pub fn remove_company(conn: &mut Conn, company_id: i64) -> QueryResult<()> {
         .map(|_| ())
 }
 
+#[diesel::declare_sql_function]
+extern "SQL" {
+    /// `phone_terms` as an SQL function, so bulk indexing stays in SQL.
+    fn rapport_phone_terms(phone: diesel::sql_types::Nullable<Text>) -> Text;
+}
+
+fn register_phone_terms(conn: &mut Conn) -> QueryResult<()> {
+    rapport_phone_terms_utils::register_impl(conn, |phone: Option<String>| {
+        phone.as_deref().map(phone_terms).unwrap_or_default()
+    })
+}
+
+/// Indexes the contacts with ids in `first..=last` that are not indexed yet, in one
+/// statement (bulk loads such as `seed-demo`; single writes use `index_contact`).
+pub fn index_contacts_range(conn: &mut Conn, first: i64, last: i64) -> QueryResult<()> {
+    register_phone_terms(conn)?;
+    diesel::sql_query(
+        "INSERT INTO contacts_fts (rowid, name, emails, phones, company, job_title) \
+         SELECT c.id, c.first_name || ' ' || c.last_name, \
+           COALESCE((SELECT group_concat(e.email, ' ') FROM contact_emails e \
+                     WHERE e.contact_id = c.id), ''), \
+           COALESCE((SELECT group_concat(rapport_phone_terms(p.phone), ' ') \
+                     FROM contact_phones p WHERE p.contact_id = c.id), ''), \
+           COALESCE(co.name, ''), COALESCE(c.job_title, '') \
+         FROM contacts c LEFT JOIN companies co ON co.id = c.company_id \
+         WHERE c.id BETWEEN ? AND ?",
+    )
+    .bind::<BigInt, _>(first)
+    .bind::<BigInt, _>(last)
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Indexes the companies with ids in `first..=last`, in one statement (bulk loads).
+pub fn index_companies_range(conn: &mut Conn, first: i64, last: i64) -> QueryResult<()> {
+    register_phone_terms(conn)?;
+    diesel::sql_query(
+        "INSERT INTO companies_fts (rowid, name, domain, phone, industry) \
+         SELECT id, name, COALESCE(domain, ''), \
+           rapport_phone_terms(phone), COALESCE(industry, '') \
+         FROM companies WHERE id BETWEEN ? AND ?",
+    )
+    .bind::<BigInt, _>(first)
+    .bind::<BigInt, _>(last)
+    .execute(conn)
+    .map(|_| ())
+}
+
 /// A filter for contact queries: the contact matches `fts_query` (from `fts_query`).
 pub fn contacts_matching(
     fts_query: String,

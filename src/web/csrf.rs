@@ -103,6 +103,7 @@ async fn check(req: &mut ServiceRequest, expected: &str) -> Result<(), &'static 
         .map(str::to_owned);
     let presented = match from_header {
         Some(token) => token,
+        None if is_multipart(req) => token_from_query(req)?,
         None => token_from_form(req).await?,
     };
     if constant_time_eq(&presented, expected) {
@@ -134,6 +135,20 @@ fn check_origin(req: &ServiceRequest) -> Result<(), &'static str> {
         None | Some("same-origin") | Some("none") => Ok(()),
         Some(_) => Err("cross-site Sec-Fetch-Site"),
     }
+}
+
+/// File uploads are `multipart/form-data`, which is not read here (it may be large and is
+/// streamed to the handler); their forms carry the token in the action URL instead.
+fn is_multipart(req: &ServiceRequest) -> bool {
+    req.content_type()
+        .eq_ignore_ascii_case("multipart/form-data")
+}
+
+fn token_from_query(req: &ServiceRequest) -> Result<String, &'static str> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(name, _)| name == FORM_FIELD)
+        .map(|(_, value)| value.into_owned())
+        .ok_or("no token in the query of a multipart form")
 }
 
 /// Reads the token from a urlencoded body, then puts the body back for the handler.

@@ -97,7 +97,7 @@ fn company_form(pairs: &[(String, String)], prefix: &str) -> CompanyForm {
 // The list
 
 #[derive(Debug, Default, Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     #[serde(default)]
     owner: String,
     #[serde(default)]
@@ -120,7 +120,7 @@ struct ListQuery {
 
 impl ListQuery {
     /// The query string of this list without the cursor (for the next page and bulk returns).
-    fn without_cursor(&self) -> String {
+    pub(crate) fn without_cursor(&self) -> String {
         let mut out = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in [
             ("q", &self.q),
@@ -167,7 +167,7 @@ fn midnight_utc(date: NaiveDate, tz: chrono_tz::Tz) -> Option<NaiveDateTime> {
         .map(|at| at.naive_utc())
 }
 
-fn build_filter(
+pub(crate) fn build_filter(
     conn: &mut db::Conn,
     query: &ListQuery,
     user: &User,
@@ -222,6 +222,7 @@ struct Row {
 #[template(path = "contacts/companies/index.html")]
 struct ListPage {
     page: Page,
+    views: crate::contacts::views::Sidebar,
     rows: Vec<Row>,
     query: ListQuery,
     owners: Vec<(i64, String)>,
@@ -244,8 +245,16 @@ async fn list(
     state: web::Data<AppState>,
     viewer: Viewer,
     query: web::Query<ListQuery>,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
+    let views = crate::contacts::views::load_sidebar(
+        &state,
+        &viewer,
+        crate::contacts::views::ListKind::Companies,
+        &req,
+    )
+    .await?;
     let user = viewer.user.clone();
     let now = state.now();
     let sort = Sort::parse(query.sort.trim());
@@ -296,6 +305,7 @@ async fn list(
         .collect();
     render(&ListPage {
         page: viewer.page("Companies"),
+        views,
         rows,
         filtered: query.is_filtered(),
         paged: !query.after.is_empty(),

@@ -82,13 +82,23 @@ fn change_entry(
     id: i64,
     body: &str,
 ) -> QueryResult<()> {
+    change_entry_by(conn, now, Some(user.id), id, body)
+}
+
+fn change_entry_by(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    author_id: Option<i64>,
+    id: i64,
+    body: &str,
+) -> QueryResult<()> {
     timeline::add(
         conn,
         &NewEntry {
             contact_id: None,
             company_id: Some(id),
             kind: Kind::Change,
-            author_id: Some(user.id),
+            author_id,
             occurred_at: now,
             body,
             outcome: None,
@@ -102,47 +112,56 @@ pub fn create(
     conn: &mut Conn,
     now: NaiveDateTime,
     actor: &Actor,
-    user: &User,
+    _user: &User,
     input: &CompanyInput,
 ) -> Result<i64, AppError> {
-    db::write(conn, |conn| {
-        check_owner(conn, input.owner_id)?;
-        let id: i64 = diesel::insert_into(companies::table)
-            .values((
-                companies::name.eq(&input.name),
-                companies::sort_name.eq(sort_name(&input.name)),
-                companies::domain.eq(&input.domain),
-                companies::industry.eq(&input.industry),
-                companies::employee_count.eq(input.employee_count),
-                companies::phone.eq(&input.phone),
-                companies::address.eq(&input.address),
-                companies::owner_id.eq(input.owner_id),
-                companies::created_at.eq(now),
-                companies::updated_at.eq(now),
-                companies::version.eq(1),
-            ))
-            .returning(companies::id)
-            .get_result(conn)?;
-        tags::set_for_company(conn, id, &input.tags)?;
-        let details = describe_changes(conn, &CompanyForm::default(), &input.as_form())?;
-        audit::record(
-            conn,
-            now,
-            actor,
-            Action::RecordCreated,
-            Some(&target(id)),
-            Some(&details),
-        )?;
-        change_entry(
-            conn,
-            now,
-            user,
-            id,
-            &format!("Created the company {}.", input.name),
-        )?;
-        search::index_company(conn, id)?;
-        Ok(id)
-    })
+    db::write(conn, |conn| insert(conn, now, actor, input))
+}
+
+/// Stores a new company with its audit entry, timeline entry and search index row, inside
+/// the caller's transaction.
+pub fn insert(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    actor: &Actor,
+    input: &CompanyInput,
+) -> Result<i64, AppError> {
+    check_owner(conn, input.owner_id)?;
+    let id: i64 = diesel::insert_into(companies::table)
+        .values((
+            companies::name.eq(&input.name),
+            companies::sort_name.eq(sort_name(&input.name)),
+            companies::domain.eq(&input.domain),
+            companies::industry.eq(&input.industry),
+            companies::employee_count.eq(input.employee_count),
+            companies::phone.eq(&input.phone),
+            companies::address.eq(&input.address),
+            companies::owner_id.eq(input.owner_id),
+            companies::created_at.eq(now),
+            companies::updated_at.eq(now),
+            companies::version.eq(1),
+        ))
+        .returning(companies::id)
+        .get_result(conn)?;
+    tags::set_for_company(conn, id, &input.tags)?;
+    let details = describe_changes(conn, &CompanyForm::default(), &input.as_form())?;
+    audit::record(
+        conn,
+        now,
+        actor,
+        Action::RecordCreated,
+        Some(&target(id)),
+        Some(&details),
+    )?;
+    change_entry_by(
+        conn,
+        now,
+        actor.user_id,
+        id,
+        &format!("Created the company {}.", input.name),
+    )?;
+    search::index_company(conn, id)?;
+    Ok(id)
 }
 
 /// What an update found.
@@ -171,46 +190,64 @@ pub fn update(
         if company.version != version {
             return Ok(Saved::Conflict(Box::new(company), old));
         }
-        if input.owner_id != company.owner_id {
-            check_owner(conn, input.owner_id)?;
-        }
-        let new = input.as_form();
-        if old == new {
-            return Ok(Saved::Done);
-        }
-        let updated = diesel::update(
-            companies::table.filter(companies::id.eq(id).and(companies::version.eq(version))),
-        )
-        .set((
-            companies::name.eq(&input.name),
-            companies::sort_name.eq(sort_name(&input.name)),
-            companies::domain.eq(&input.domain),
-            companies::industry.eq(&input.industry),
-            companies::employee_count.eq(input.employee_count),
-            companies::phone.eq(&input.phone),
-            companies::address.eq(&input.address),
-            companies::owner_id.eq(input.owner_id),
-            companies::updated_at.eq(now),
-            companies::version.eq(version + 1),
-        ))
-        .execute(conn)?;
-        if updated == 0 {
+        if !write_update(conn, now, actor, &company, &old, input)? {
             return Ok(Saved::Conflict(Box::new(company), old));
         }
-        tags::set_for_company(conn, id, &input.tags)?;
-        let details = describe_changes(conn, &old, &new)?;
-        audit::record(
-            conn,
-            now,
-            actor,
-            Action::RecordUpdated,
-            Some(&target(id)),
-            Some(&details),
-        )?;
-        change_entry(conn, now, user, id, &format!("Changed {details}."))?;
-        search::index_company(conn, id)?;
         Ok(Saved::Done)
     })
+}
+
+/// Writes `input` over the stored `company` (whose form values are `old`) with its audit
+/// entry, timeline entry and search index row, inside the caller's transaction. The caller
+/// checks rights and the version. `false` when the stored version moved on meanwhile.
+pub fn write_update(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    actor: &Actor,
+    company: &Company,
+    old: &CompanyForm,
+    input: &CompanyInput,
+) -> Result<bool, AppError> {
+    let (id, version) = (company.id, company.version);
+    if input.owner_id != company.owner_id {
+        check_owner(conn, input.owner_id)?;
+    }
+    let new = input.as_form();
+    if *old == new {
+        return Ok(true);
+    }
+    let updated = diesel::update(
+        companies::table.filter(companies::id.eq(id).and(companies::version.eq(version))),
+    )
+    .set((
+        companies::name.eq(&input.name),
+        companies::sort_name.eq(sort_name(&input.name)),
+        companies::domain.eq(&input.domain),
+        companies::industry.eq(&input.industry),
+        companies::employee_count.eq(input.employee_count),
+        companies::phone.eq(&input.phone),
+        companies::address.eq(&input.address),
+        companies::owner_id.eq(input.owner_id),
+        companies::updated_at.eq(now),
+        companies::version.eq(version + 1),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    tags::set_for_company(conn, id, &input.tags)?;
+    let details = describe_changes(conn, old, &new)?;
+    audit::record(
+        conn,
+        now,
+        actor,
+        Action::RecordUpdated,
+        Some(&target(id)),
+        Some(&details),
+    )?;
+    change_entry_by(conn, now, actor.user_id, id, &format!("Changed {details}."))?;
+    search::index_company(conn, id)?;
+    Ok(true)
 }
 
 /// Archives (`true`) or restores (`false`) a company the user may edit.

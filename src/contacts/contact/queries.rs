@@ -288,6 +288,15 @@ pub fn list(conn: &mut Conn, filter: &ListFilter) -> QueryResult<Vec<Contact>> {
     }
 }
 
+/// Up to `limit` contacts of the list from `filter.after` on, for exports that walk the whole
+/// filtered list batch by batch.
+pub fn batch(conn: &mut Conn, filter: &ListFilter, limit: i64) -> QueryResult<Vec<Contact>> {
+    match listing(conn, filter, limit)? {
+        Some(query) => query.load(conn),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// `EXPLAIN QUERY PLAN` in front of a query, keeping its bound parameters.
 #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
 struct Explain<Q>(Q);

@@ -69,7 +69,7 @@ async fn denied(
 // The list
 
 #[derive(Debug, Clone, Default, Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     owner: Option<String>,
     tag: Option<String>,
     company: Option<String>,
@@ -112,7 +112,7 @@ impl ListQuery {
         .collect()
     }
 
-    fn link(&self, after: Option<&str>) -> String {
+    pub(crate) fn link(&self, after: Option<&str>) -> String {
         let mut serializer = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in self.pairs() {
             serializer.append_pair(name, value);
@@ -128,7 +128,7 @@ impl ListQuery {
         }
     }
 
-    fn filter(&self, current: &CurrentUser, now: NaiveDateTime) -> ListFilter {
+    pub(crate) fn filter(&self, current: &CurrentUser, now: NaiveDateTime) -> ListFilter {
         let tz = current.user.tz();
         let sort = Sort::parse(value(&self.sort));
         let day_start = |raw: &Option<String>, next: bool| -> Option<NaiveDateTime> {
@@ -206,6 +206,7 @@ fn stage_options(selected: &str) -> Vec<SelectOption> {
 #[template(path = "contacts/people/list.html")]
 struct ListPage {
     page: Page,
+    views: crate::contacts::views::Sidebar,
     rows: Vec<Row>,
     q: String,
     owners: Vec<SelectOption>,
@@ -226,6 +227,7 @@ struct ListPage {
     can_create: bool,
     can_bulk: bool,
     bulk_owners: Vec<SelectOption>,
+    export_link: String,
 }
 
 struct Listed {
@@ -243,8 +245,16 @@ async fn list(
     state: web::Data<AppState>,
     viewer: Viewer,
     query: web::Query<ListQuery>,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
+    let views = crate::contacts::views::load_sidebar(
+        &state,
+        &viewer,
+        crate::contacts::views::ListKind::Contacts,
+        &req,
+    )
+    .await?;
     let filter = query.filter(&viewer, state.now());
     let sort = filter.sort;
     let selected_company = filter.company_id;
@@ -310,6 +320,7 @@ async fn list(
     let role = viewer.user.role;
     render(&ListPage {
         page: viewer.page("Contacts"),
+        views,
         rows,
         q: value(&query.q).to_owned(),
         owners: options(&owner_options, value(&query.owner)),
@@ -337,6 +348,9 @@ async fn list(
         can_create: role.can(Permission::CreateCustomers),
         can_bulk: role.can(Permission::CreateCustomers),
         bulk_owners: options(&owner_options, ""),
+        export_link: query
+            .link(None)
+            .replacen("/contacts", "/contacts/export.csv", 1),
     })
 }
 

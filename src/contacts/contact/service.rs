@@ -228,50 +228,62 @@ pub fn create(
         return Err(AppError::Forbidden);
     }
     db::write(conn, |conn| {
-        check_references(conn, input, None)?;
         if !confirm_duplicate {
             let duplicates = queries::with_emails(conn, &input.emails, None)?;
             if !duplicates.is_empty() {
+                check_references(conn, input, None)?;
                 return Ok(Created::Duplicates(duplicates));
             }
         }
-        let id: i64 = diesel::insert_into(contacts::table)
-            .values((
-                contacts::first_name.eq(&input.first_name),
-                contacts::last_name.eq(&input.last_name),
-                contacts::sort_name.eq(sort_name(&input.first_name, &input.last_name)),
-                contacts::job_title.eq(&input.job_title),
-                contacts::company_id.eq(input.company_id),
-                contacts::owner_id.eq(input.owner_id),
-                contacts::lifecycle_stage.eq(input.stage.as_str()),
-                contacts::address.eq(&input.address),
-                contacts::description.eq(&input.description),
-                contacts::created_at.eq(now),
-                contacts::updated_at.eq(now),
-            ))
-            .returning(contacts::id)
-            .get_result(conn)?;
-        write_details(conn, id, input)?;
-        let details = snapshot_of(conn, input)?.describe();
-        change_entry(
-            conn,
-            now,
-            actor,
-            id,
-            input.company_id,
-            "Created this contact.",
-        )?;
-        audit::record(
-            conn,
-            now,
-            actor,
-            Action::RecordCreated,
-            Some(&target(id)),
-            Some(&details),
-        )?;
-        search::index_contact(conn, id)?;
-        Ok(Created::Saved(id))
+        insert(conn, now, actor, input).map(Created::Saved)
     })
+}
+
+/// Stores a new contact with its audit entry, timeline entry and search index row, inside
+/// the caller's transaction. The caller checks the user's permission and duplicates.
+pub fn insert(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    actor: &Actor,
+    input: &ContactInput,
+) -> Result<i64, AppError> {
+    check_references(conn, input, None)?;
+    let id: i64 = diesel::insert_into(contacts::table)
+        .values((
+            contacts::first_name.eq(&input.first_name),
+            contacts::last_name.eq(&input.last_name),
+            contacts::sort_name.eq(sort_name(&input.first_name, &input.last_name)),
+            contacts::job_title.eq(&input.job_title),
+            contacts::company_id.eq(input.company_id),
+            contacts::owner_id.eq(input.owner_id),
+            contacts::lifecycle_stage.eq(input.stage.as_str()),
+            contacts::address.eq(&input.address),
+            contacts::description.eq(&input.description),
+            contacts::created_at.eq(now),
+            contacts::updated_at.eq(now),
+        ))
+        .returning(contacts::id)
+        .get_result(conn)?;
+    write_details(conn, id, input)?;
+    let details = snapshot_of(conn, input)?.describe();
+    change_entry(
+        conn,
+        now,
+        actor,
+        id,
+        input.company_id,
+        "Created this contact.",
+    )?;
+    audit::record(
+        conn,
+        now,
+        actor,
+        Action::RecordCreated,
+        Some(&target(id)),
+        Some(&details),
+    )?;
+    search::index_contact(conn, id)?;
+    Ok(id)
 }
 
 #[derive(Debug)]
@@ -313,47 +325,64 @@ pub fn update(
                 current_version: contact.version,
             });
         }
-        check_references(conn, input, Some(&contact))?;
-        let changes = before.diff(&after);
-        if changes.is_empty() {
-            return Ok(Updated::Saved);
-        }
-        diesel::update(contacts::table.find(contact_id))
-            .set((
-                contacts::first_name.eq(&input.first_name),
-                contacts::last_name.eq(&input.last_name),
-                contacts::sort_name.eq(sort_name(&input.first_name, &input.last_name)),
-                contacts::job_title.eq(&input.job_title),
-                contacts::company_id.eq(input.company_id),
-                contacts::owner_id.eq(input.owner_id),
-                contacts::lifecycle_stage.eq(input.stage.as_str()),
-                contacts::address.eq(&input.address),
-                contacts::description.eq(&input.description),
-                contacts::updated_at.eq(now),
-                contacts::version.eq(contacts::version + 1),
-            ))
-            .execute(conn)?;
-        write_details(conn, contact_id, input)?;
-        let details = describe_changes(&changes);
-        change_entry(
-            conn,
-            now,
-            actor,
-            contact_id,
-            input.company_id,
-            &format!("Changed {details}"),
-        )?;
-        audit::record(
-            conn,
-            now,
-            actor,
-            Action::RecordUpdated,
-            Some(&target(contact_id)),
-            Some(&details),
-        )?;
-        search::index_contact(conn, contact_id)?;
+        write_update(conn, now, actor, &contact, input)?;
         Ok(Updated::Saved)
     })
+}
+
+/// Writes `input` over the stored `contact` with its audit entry, timeline entry and search
+/// index row, inside the caller's transaction. The caller checks rights and the version.
+/// `false` when nothing changed.
+pub fn write_update(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    actor: &Actor,
+    contact: &Contact,
+    input: &ContactInput,
+) -> Result<bool, AppError> {
+    check_references(conn, input, Some(contact))?;
+    let stored = input_of(conn, contact)?;
+    let before = snapshot_of(conn, &stored)?;
+    let after = snapshot_of(conn, input)?;
+    let changes = before.diff(&after);
+    if changes.is_empty() {
+        return Ok(false);
+    }
+    diesel::update(contacts::table.find(contact.id))
+        .set((
+            contacts::first_name.eq(&input.first_name),
+            contacts::last_name.eq(&input.last_name),
+            contacts::sort_name.eq(sort_name(&input.first_name, &input.last_name)),
+            contacts::job_title.eq(&input.job_title),
+            contacts::company_id.eq(input.company_id),
+            contacts::owner_id.eq(input.owner_id),
+            contacts::lifecycle_stage.eq(input.stage.as_str()),
+            contacts::address.eq(&input.address),
+            contacts::description.eq(&input.description),
+            contacts::updated_at.eq(now),
+            contacts::version.eq(contacts::version + 1),
+        ))
+        .execute(conn)?;
+    write_details(conn, contact.id, input)?;
+    let details = describe_changes(&changes);
+    change_entry(
+        conn,
+        now,
+        actor,
+        contact.id,
+        input.company_id,
+        &format!("Changed {details}"),
+    )?;
+    audit::record(
+        conn,
+        now,
+        actor,
+        Action::RecordUpdated,
+        Some(&target(contact.id)),
+        Some(&details),
+    )?;
+    search::index_contact(conn, contact.id)?;
+    Ok(true)
 }
 
 /// Archives (`true`) or restores (`false`) a contact. Doing it twice changes nothing.
