@@ -229,7 +229,8 @@ async fn sign_in(browser: &Client, app: &TestApp, user: &TestUser) {
 }
 
 #[tokio::test]
-async fn a_rep_creates_a_company_and_a_contact_adds_a_note_and_finds_the_contact_by_search() {
+async fn a_rep_creates_a_company_and_a_contact_adds_a_note_finds_the_contact_and_exports_the_list()
+{
     let Some(driver) = start_driver().await else {
         return;
     };
@@ -327,6 +328,45 @@ async fn a_rep_creates_a_company_and_a_contact_adds_a_note_and_finds_the_contact
     assert_eq!(
         browser.current_url().await.expect("a url").path(),
         contact_path
+    );
+
+    // Export the list: the link carries the list's filters; the browser would download the
+    // file, so fetch it with the browser's own session cookie and read it.
+    browser
+        .goto(&app.url("/contacts?q=lovelace"))
+        .await
+        .expect("open the filtered list");
+    let export = browser
+        .find(Locator::LinkText("Export CSV"))
+        .await
+        .expect("an export link")
+        .attr("href")
+        .await
+        .expect("its address")
+        .expect("an href");
+    assert!(
+        export.contains("q=lovelace"),
+        "the export keeps the filter: {export}"
+    );
+    let session = browser
+        .get_named_cookie("rapport_session")
+        .await
+        .expect("the session cookie");
+    let csv = reqwest::Client::new()
+        .get(app.url(&export))
+        .header(
+            reqwest::header::COOKIE,
+            format!("rapport_session={}", session.value()),
+        )
+        .send()
+        .await
+        .expect("the export downloads");
+    assert_eq!(csv.status(), reqwest::StatusCode::OK);
+    let csv = csv.text().await.expect("a CSV body");
+    assert!(csv.lines().count() == 2, "a header and Zoë: {csv}");
+    assert!(
+        csv.contains("Lovelace") && csv.contains("zoe@acme.example"),
+        "{csv}"
     );
 
     browser.close().await.expect("browser closes");
