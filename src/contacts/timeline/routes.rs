@@ -24,25 +24,31 @@ use crate::web::page::{Page, redirect, render_with_status};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/contacts/{id}/notes")
+        web::resource("/{kind:contacts|companies}/{id}/notes")
             .app_data(form_config())
-            .route(web::post().to(contact_note)),
+            .route(web::post().to(add_note)),
     )
     .service(
-        web::resource("/companies/{id}/notes")
+        web::resource("/{kind:contacts|companies}/{id}/activities")
             .app_data(form_config())
-            .route(web::post().to(company_note)),
-    )
-    .service(
-        web::resource("/contacts/{id}/activities")
-            .app_data(form_config())
-            .route(web::post().to(contact_activity)),
-    )
-    .service(
-        web::resource("/companies/{id}/activities")
-            .app_data(form_config())
-            .route(web::post().to(company_activity)),
+            .route(web::post().to(add_activity)),
     );
+}
+
+/// `/contacts/{id}/…` or `/companies/{id}/…`: whose timeline a form adds to.
+#[derive(Deserialize)]
+struct SubjectPath {
+    kind: String,
+    id: i64,
+}
+
+impl SubjectPath {
+    fn subject(&self) -> Subject {
+        match self.kind.as_str() {
+            "contacts" => Subject::Contact(self.id),
+            _ => Subject::Company(self.id),
+        }
+    }
 }
 
 /// A note of 10,000 characters outside ASCII takes up to 12 bytes a character once
@@ -254,47 +260,14 @@ struct NoteForm {
     body: String,
 }
 
-async fn contact_note(
-    state: web::Data<AppState>,
-    me: Authorized<ViewCustomers>,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    form: web::Form<NoteForm>,
-) -> Result<HttpResponse, AppError> {
-    add_note(
-        &state,
-        &me,
-        &req,
-        Subject::Contact(id.into_inner()),
-        form.into_inner(),
-    )
-    .await
-}
-
-async fn company_note(
-    state: web::Data<AppState>,
-    me: Authorized<ViewCustomers>,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    form: web::Form<NoteForm>,
-) -> Result<HttpResponse, AppError> {
-    add_note(
-        &state,
-        &me,
-        &req,
-        Subject::Company(id.into_inner()),
-        form.into_inner(),
-    )
-    .await
-}
-
 async fn add_note(
-    state: &AppState,
-    me: &Authorized<ViewCustomers>,
-    req: &HttpRequest,
-    subject: Subject,
-    form: NoteForm,
+    state: web::Data<AppState>,
+    me: Authorized<ViewCustomers>,
+    req: HttpRequest,
+    path: web::Path<SubjectPath>,
+    form: web::Form<NoteForm>,
 ) -> Result<HttpResponse, AppError> {
+    let (state, me, req, subject, form) = (&state, &me, &req, path.subject(), form.into_inner());
     let record = writable_record(state, me, subject).await?;
     let body = match parse_note_body(&form.body) {
         Ok(body) => body,
@@ -469,47 +442,14 @@ fn parse_activity(
     }
 }
 
-async fn contact_activity(
-    state: web::Data<AppState>,
-    me: Authorized<ViewCustomers>,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    form: web::Form<ActivityForm>,
-) -> Result<HttpResponse, AppError> {
-    add_activity(
-        &state,
-        &me,
-        &req,
-        Subject::Contact(id.into_inner()),
-        form.into_inner(),
-    )
-    .await
-}
-
-async fn company_activity(
-    state: web::Data<AppState>,
-    me: Authorized<ViewCustomers>,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    form: web::Form<ActivityForm>,
-) -> Result<HttpResponse, AppError> {
-    add_activity(
-        &state,
-        &me,
-        &req,
-        Subject::Company(id.into_inner()),
-        form.into_inner(),
-    )
-    .await
-}
-
 async fn add_activity(
-    state: &AppState,
-    me: &Authorized<ViewCustomers>,
-    req: &HttpRequest,
-    subject: Subject,
-    form: ActivityForm,
+    state: web::Data<AppState>,
+    me: Authorized<ViewCustomers>,
+    req: HttpRequest,
+    path: web::Path<SubjectPath>,
+    form: web::Form<ActivityForm>,
 ) -> Result<HttpResponse, AppError> {
+    let (state, me, req, subject, form) = (&state, &me, &req, path.subject(), form.into_inner());
     let record = writable_record(state, me, subject).await?;
     let activity = match parse_activity(&form, me.user.tz(), state.now()) {
         Ok(activity) => activity,
