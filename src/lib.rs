@@ -119,7 +119,7 @@ impl Application {
                 .wrap(FlashMessagesFramework::builder(flash_store).build())
                 .wrap(Compress::default())
                 .wrap(from_fn(web::headers::add_security_headers))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<web::request_span::RequestSpan>::new())
                 .configure(web::configure)
                 .default_service(aw::to(web::not_found))
         })

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod format;
 pub mod headers;
 pub mod page;
+pub mod request_span;
 pub mod session;
 pub mod static_files;
 pub mod throttle;
