@@ -317,7 +317,7 @@ fn contact_batch(
     let next = if contacts.len() as i64 == BATCH_SIZE {
         contacts
             .last()
-            .map(|last| ContactCursor::after(last, filter.sort))
+            .map(|last| ContactCursor::after(filter.sort, last))
     } else {
         None
     };

@@ -5,6 +5,7 @@ pub mod company;
 pub mod contact;
 pub mod export;
 pub mod import;
+pub mod list;
 pub mod merge;
 pub mod seed;
 pub mod tags;

@@ -291,6 +291,24 @@ pub fn normalise_domain(raw: &str) -> Result<Option<String>, String> {
     Ok(Some(host.to_owned()))
 }
 
+impl crate::contacts::list::SortKeys for Company {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn sort_name(&self) -> &str {
+        &self.sort_name
+    }
+
+    fn created_at(&self) -> NaiveDateTime {
+        self.created_at
+    }
+
+    fn last_activity_at(&self) -> Option<NaiveDateTime> {
+        self.last_activity_at
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

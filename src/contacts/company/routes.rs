@@ -258,7 +258,7 @@ async fn list(
     let user = viewer.user.clone();
     let now = state.now();
     let sort = Sort::parse(query.sort.trim());
-    let after = Cursor::parse(sort, &query.after);
+    let after = Cursor::parse(&query.after, sort);
     let (query, companies, names, tag_map, owners, all_tags) = db::run(&state.pool, move |conn| {
         let filter = build_filter(conn, &query, &user, now)?;
         let companies = queries::list(conn, &filter, sort, after.as_ref(), queries::PAGE_SIZE + 1)?;

@@ -312,6 +312,24 @@ impl ContactForm {
     }
 }
 
+impl crate::contacts::list::SortKeys for Contact {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn sort_name(&self) -> &str {
+        &self.sort_name
+    }
+
+    fn created_at(&self) -> NaiveDateTime {
+        self.created_at
+    }
+
+    fn last_activity_at(&self) -> Option<NaiveDateTime> {
+        self.last_activity_at
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

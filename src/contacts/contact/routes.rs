@@ -289,7 +289,7 @@ async fn list(
         contacts.truncate(queries::PAGE_SIZE as usize);
         contacts
             .last()
-            .map(|last| query.link(Some(&Cursor::after(last, sort).encode())))
+            .map(|last| query.link(Some(&Cursor::after(sort, last).encode())))
     } else {
         None
     };
