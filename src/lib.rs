@@ -11,7 +11,10 @@ pub mod db;
 pub mod email;
 pub mod error;
 pub mod home;
+pub mod pipeline;
+pub mod reports;
 pub mod search;
+pub mod tasks;
 pub mod web;
 
 use std::net::TcpListener;

@@ -11,6 +11,9 @@ pub enum Permission {
     ViewCustomers,
     /// Create contacts and companies (and edit the ones one owns).
     CreateCustomers,
+    /// See what deals are worth: values, totals, forecasts and the pipeline report.
+    /// Support agents see deals without their values.
+    ViewDealValues,
 }
 
 impl Role {
@@ -18,12 +21,15 @@ impl Role {
         match permission {
             Permission::Administer => self == Role::Admin,
             Permission::ViewCustomers => true,
-            Permission::CreateCustomers => matches!(self, Role::Admin | Role::Sales),
+            Permission::CreateCustomers | Permission::ViewDealValues => {
+                matches!(self, Role::Admin | Role::Sales)
+            }
         }
     }
 }
 
-/// What a user may do to one customer record (a contact or a company), given its owner.
+/// What a user may do to one customer record (a contact, a company or a deal), given its
+/// owner.
 /// Admins may do everything; a sales rep edits and archives what they own; support agents
 /// read and add notes only; only admins delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +75,13 @@ impl Requirement for CreateCustomers {
     const PERMISSION: Permission = Permission::CreateCustomers;
 }
 
+#[derive(Debug)]
+pub struct ViewDealValues;
+
+impl Requirement for ViewDealValues {
+    const PERMISSION: Permission = Permission::ViewDealValues;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +91,12 @@ mod tests {
         assert!(Role::Admin.can(Permission::Administer));
         assert!(!Role::Sales.can(Permission::Administer));
         assert!(!Role::Support.can(Permission::Administer));
+    }
+
+    #[test]
+    fn support_agents_never_see_deal_values() {
+        assert!(Role::Admin.can(Permission::ViewDealValues));
+        assert!(Role::Sales.can(Permission::ViewDealValues));
+        assert!(!Role::Support.can(Permission::ViewDealValues));
     }
 }

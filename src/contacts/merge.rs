@@ -356,6 +356,7 @@ pub fn merge_contacts(
         timeline::add(
             conn,
             &NewEntry {
+                deal_id: None,
                 contact_id: Some(keep.id),
                 company_id,
                 kind: Kind::Change,
@@ -487,6 +488,7 @@ pub fn merge_companies(
         timeline::add(
             conn,
             &NewEntry {
+                deal_id: None,
                 contact_id: None,
                 company_id: Some(keep.id),
                 kind: Kind::Change,

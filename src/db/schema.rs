@@ -174,6 +174,7 @@ diesel::table! {
         id -> BigInt,
         contact_id -> Nullable<BigInt>,
         company_id -> Nullable<BigInt>,
+        deal_id -> Nullable<BigInt>,
         kind -> Text,
         author_id -> Nullable<BigInt>,
         occurred_at -> Timestamp,
@@ -215,6 +216,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     contact_tags,
     company_tags,
     timeline_entries,
+    pipelines,
+    pipeline_stages,
+    deals,
+    deal_contacts,
+    deal_stage_moves,
+    tasks,
 );
 
 diesel::table! {
@@ -252,3 +259,100 @@ diesel::table! {
 
 diesel::joinable!(saved_views -> users (owner_id));
 diesel::allow_tables_to_appear_in_same_query!(saved_views, users);
+
+diesel::table! {
+    pipelines (id) {
+        id -> BigInt,
+        name -> Text,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    pipeline_stages (id) {
+        id -> BigInt,
+        pipeline_id -> BigInt,
+        name -> Text,
+        position -> Integer,
+        win_probability -> Integer,
+        rotting_days -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deals (id) {
+        id -> BigInt,
+        title -> Text,
+        value_minor -> BigInt,
+        currency -> Text,
+        expected_close_on -> Nullable<Date>,
+        owner_id -> Nullable<BigInt>,
+        company_id -> Nullable<BigInt>,
+        pipeline_id -> BigInt,
+        stage_id -> BigInt,
+        status -> Text,
+        source -> Nullable<Text>,
+        lost_reason -> Nullable<Text>,
+        stage_entered_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    deal_contacts (deal_id, contact_id) {
+        deal_id -> BigInt,
+        contact_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    deal_stage_moves (id) {
+        id -> BigInt,
+        deal_id -> BigInt,
+        from_stage_id -> Nullable<BigInt>,
+        to_stage_id -> Nullable<BigInt>,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        moved_by -> Nullable<BigInt>,
+        moved_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> BigInt,
+        title -> Text,
+        due_at -> Timestamp,
+        assignee_id -> BigInt,
+        created_by -> Nullable<BigInt>,
+        contact_id -> Nullable<BigInt>,
+        company_id -> Nullable<BigInt>,
+        deal_id -> Nullable<BigInt>,
+        completed_at -> Nullable<Timestamp>,
+        reminder_queued_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::joinable!(pipeline_stages -> pipelines (pipeline_id));
+diesel::joinable!(deals -> pipelines (pipeline_id));
+diesel::joinable!(deals -> pipeline_stages (stage_id));
+diesel::joinable!(deals -> companies (company_id));
+diesel::joinable!(deals -> users (owner_id));
+diesel::joinable!(deal_contacts -> deals (deal_id));
+diesel::joinable!(deal_contacts -> contacts (contact_id));
+diesel::joinable!(deal_stage_moves -> deals (deal_id));
+diesel::joinable!(tasks -> deals (deal_id));
+diesel::joinable!(tasks -> contacts (contact_id));
+diesel::joinable!(tasks -> companies (company_id));
+diesel::joinable!(timeline_entries -> deals (deal_id));

@@ -62,6 +62,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::home::configure(cfg);
     crate::auth::configure(cfg);
     crate::contacts::configure(cfg);
+    crate::pipeline::configure(cfg);
+    crate::tasks::configure(cfg);
+    crate::reports::configure(cfg);
     crate::search::routes::configure(cfg);
     // Everything under /admin is refused before any of its handlers' inputs are read, so a
     // non-admin learns nothing from how a malformed request would have failed.

@@ -87,6 +87,12 @@ fn navigation(user: &User, path: &str) -> Vec<NavLink> {
     if user.role.can(Permission::ViewCustomers) {
         links.push(("Contacts", "/contacts", Some("/contacts")));
         links.push(("Companies", "/companies", Some("/companies")));
+        links.push(("Pipeline", "/pipeline", Some("/pipeline")));
+        links.push(("Deals", "/deals", Some("/deals")));
+    }
+    links.push(("Tasks", "/tasks", Some("/tasks")));
+    if user.role.can(Permission::ViewDealValues) {
+        links.push(("Reports", "/reports/pipeline", Some("/reports/")));
     }
     if user.role.can(Permission::Administer) {
         links.push(("Admin", "/admin/users", Some("/admin/")));

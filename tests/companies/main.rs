@@ -274,6 +274,7 @@ async fn sorting_by_created_and_by_activity_pages_through_every_company_once() {
         timeline::add(
             &mut app.conn(),
             &NewEntry {
+                deal_id: None,
                 contact_id: None,
                 company_id: Some(ids[index]),
                 kind: Kind::Call,
@@ -344,6 +345,7 @@ async fn the_list_filters_by_owner_tag_archive_dates_and_inactivity() {
     timeline::add(
         &mut app.conn(),
         &NewEntry {
+            deal_id: None,
             contact_id: None,
             company_id: Some(theirs),
             kind: Kind::Note,
@@ -765,6 +767,7 @@ async fn only_an_admin_deletes_a_company_and_its_contacts_stay_without_it() {
     timeline::add(
         &mut app.conn(),
         &NewEntry {
+            deal_id: None,
             contact_id: Some(contact_id),
             company_id: Some(id),
             kind: Kind::Call,
@@ -1120,6 +1123,7 @@ async fn the_company_page_shows_its_contacts_and_pages_its_timeline_with_the_bef
         timeline::add(
             &mut app.conn(),
             &NewEntry {
+                deal_id: None,
                 contact_id: None,
                 company_id: Some(id),
                 kind: Kind::Note,

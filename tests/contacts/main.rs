@@ -254,6 +254,7 @@ async fn sorting_by_created_or_activity_pages_newest_first_and_keeps_the_filters
             timeline::add(
                 conn,
                 &NewEntry {
+                    deal_id: None,
                     contact_id: Some(contact_id),
                     company_id: None,
                     kind: Kind::Note,
@@ -372,6 +373,7 @@ async fn the_list_filters_by_created_and_updated_dates_and_by_inactivity() {
             timeline::add(
                 conn,
                 &NewEntry {
+                    deal_id: None,
                     contact_id: Some(contact_id),
                     company_id: None,
                     kind: Kind::Call,
@@ -1172,6 +1174,7 @@ async fn the_contact_timeline_pages_back_through_older_entries() {
             timeline::add(
                 conn,
                 &NewEntry {
+                    deal_id: None,
                     contact_id: Some(id),
                     company_id: None,
                     kind: Kind::Note,

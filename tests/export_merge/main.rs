@@ -106,6 +106,7 @@ fn note(app: &TestApp, contact_id: Option<i64>, company_id: Option<i64>, body: &
     timeline::add(
         &mut app.conn(),
         &NewEntry {
+            deal_id: None,
             contact_id,
             company_id,
             kind: Kind::Note,

@@ -58,6 +58,7 @@ fn log_call(app: &TestApp, contact_id: i64, by: &TestUser) {
     timeline::add(
         &mut app.conn(),
         &NewEntry {
+            deal_id: None,
             contact_id: Some(contact_id),
             company_id: None,
             kind: Kind::Call,

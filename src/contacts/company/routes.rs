@@ -20,7 +20,9 @@ use crate::contacts::timeline::view::{PAGE_SIZE as TIMELINE_PAGE, TimelineView, 
 use crate::contacts::timeline::{self, Subject};
 use crate::db;
 use crate::error::{AppError, FieldErrors, OrNotFound};
+use crate::pipeline::{self, panel::DealsPanel};
 use crate::search;
+use crate::tasks::{self, panel::Linked, panel::TasksPanel};
 use crate::web::AppState;
 use crate::web::extract::{Authorized, CurrentUser};
 use crate::web::format;
@@ -569,6 +571,8 @@ struct ShowPage {
     timeline: TimelineView,
     history: Vec<HistoryRow>,
     rights: RecordRights,
+    deals: DealsPanel,
+    tasks: TasksPanel,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -586,7 +590,10 @@ async fn show(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let before = query.before.as_deref().and_then(parse_cursor);
-    let (company, tags, owner, members, member_count, entries, history) =
+    let page = viewer.page("");
+    let user = viewer.user.clone();
+    let csrf_token = page.csrf_token.clone();
+    let (company, tags, owner, members, member_count, entries, history, deals, tasks) =
         db::run(&state.pool, move |conn| {
             let company = queries::find(conn, id)?.or_not_found()?;
             let tags = tags::for_companies(conn, &[id])?
@@ -600,6 +607,8 @@ async fn show(
             let member_count = queries::member_count(conn, id)?;
             let entries = timeline::page(conn, Subject::Company(id), before, TIMELINE_PAGE + 1)?;
             let history = audit::history(conn, &format!("company {id}"), 50)?;
+            let deals = pipeline::panel::load(conn, Subject::Company(id), &user, &csrf_token)?;
+            let tasks = tasks::panel::load(conn, Linked::Company(id), &user, &csrf_token)?;
             Ok((
                 company,
                 tags,
@@ -608,13 +617,18 @@ async fn show(
                 member_count,
                 entries,
                 history,
+                deals,
+                tasks,
             ))
         })
         .await?;
     let tz = viewer.user.tz();
     let rights = record_rights(&viewer.user, company.owner_id);
     render(&ShowPage {
-        page: viewer.page(&company.name),
+        page: Page {
+            title: company.name.clone(),
+            ..page
+        },
         tags,
         owner: owner.unwrap_or_default(),
         employees: company
@@ -640,6 +654,8 @@ async fn show(
             })
             .collect(),
         rights,
+        deals,
+        tasks,
         company,
     })
 }

@@ -95,6 +95,7 @@ fn change_entry_by(
     timeline::add(
         conn,
         &NewEntry {
+            deal_id: None,
             contact_id: None,
             company_id: Some(id),
             kind: Kind::Change,

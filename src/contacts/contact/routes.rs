@@ -20,7 +20,9 @@ use crate::contacts::timeline::view::{self, TimelineView};
 use crate::contacts::timeline::{self, Subject};
 use crate::db;
 use crate::error::{AppError, FieldErrors, OrNotFound};
+use crate::pipeline::{self, panel::DealsPanel};
 use crate::search;
+use crate::tasks::{self, panel::Linked, panel::TasksPanel};
 use crate::web::AppState;
 use crate::web::extract::{Authorized, CurrentUser};
 use crate::web::format;
@@ -461,6 +463,8 @@ struct ShowPage {
     rights: RecordRights,
     timeline: TimelineView,
     history: Vec<HistoryRow>,
+    deals: DealsPanel,
+    tasks: TasksPanel,
 }
 
 #[derive(Deserialize)]
@@ -483,6 +487,9 @@ async fn show(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let before = query.before.as_deref().and_then(view::parse_cursor);
+    let page = viewer.page("");
+    let user = viewer.user.clone();
+    let csrf_token = page.csrf_token.clone();
     let loaded = db::run(&state.pool, move |conn| {
         let contact = queries::find(conn, id)?.or_not_found()?;
         let emails = queries::emails(conn, id)?;
@@ -502,16 +509,23 @@ async fn show(
             .unwrap_or_default();
         let entries = timeline::page(conn, Subject::Contact(id), before, view::PAGE_SIZE + 1)?;
         let history = audit::history(conn, &format!("contact {id}"), 50)?;
+        let deals = pipeline::panel::load(conn, Subject::Contact(id), &user, &csrf_token)?;
+        let tasks = tasks::panel::load(conn, Linked::Contact(id), &user, &csrf_token)?;
         Ok((
-            contact, emails, phones, company, owner, tags, entries, history,
+            (contact, emails, phones, company, owner, tags),
+            (entries, history, deals, tasks),
         ))
     })
     .await?;
-    let (contact, emails, phones, company, owner, tags, entries, history) = loaded;
+    let ((contact, emails, phones, company, owner, tags), (entries, history, deals, tasks)) =
+        loaded;
     let tz = viewer.user.tz();
     let rights = record_rights(&viewer.user, contact.owner_id);
     render(&ShowPage {
-        page: viewer.page(&contact.name()),
+        page: Page {
+            title: contact.name(),
+            ..page
+        },
         name: contact.name(),
         stage: Stage::label_of(&contact.lifecycle_stage),
         emails,
@@ -535,6 +549,8 @@ async fn show(
                 details: entry.details.unwrap_or_default(),
             })
             .collect(),
+        deals,
+        tasks,
         contact,
     })
 }

@@ -193,6 +193,7 @@ fn change_entry(
     timeline::add(
         conn,
         &NewEntry {
+            deal_id: None,
             contact_id: Some(contact_id),
             company_id,
             kind: Kind::Change,

@@ -19,6 +19,10 @@ pub enum Kind {
     Email,
     /// A record was created, changed, archived or merged.
     Change,
+    /// A deal of this customer was created, won or lost.
+    Deal,
+    /// A task linked to this customer was completed.
+    Task,
 }
 
 impl Kind {
@@ -29,6 +33,8 @@ impl Kind {
             Kind::Meeting => "meeting",
             Kind::Email => "email",
             Kind::Change => "change",
+            Kind::Deal => "deal",
+            Kind::Task => "task",
         }
     }
 
@@ -39,6 +45,8 @@ impl Kind {
             Kind::Meeting,
             Kind::Email,
             Kind::Change,
+            Kind::Deal,
+            Kind::Task,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)
@@ -46,7 +54,7 @@ impl Kind {
 
     /// Whether this kind is an interaction with the customer (it moves "last activity").
     pub fn is_activity(self) -> bool {
-        !matches!(self, Kind::Change)
+        !matches!(self, Kind::Change | Kind::Deal | Kind::Task)
     }
 }
 
@@ -61,6 +69,8 @@ pub enum Subject {
 pub struct NewEntry<'a> {
     pub contact_id: Option<i64>,
     pub company_id: Option<i64>,
+    /// The deal the entry is about; the page links to it.
+    pub deal_id: Option<i64>,
     pub kind: Kind,
     pub author_id: Option<i64>,
     pub occurred_at: NaiveDateTime,
@@ -74,6 +84,7 @@ pub struct Entry {
     pub id: i64,
     pub contact_id: Option<i64>,
     pub company_id: Option<i64>,
+    pub deal_id: Option<i64>,
     pub kind: String,
     pub occurred_at: NaiveDateTime,
     pub body: String,
@@ -89,6 +100,7 @@ pub fn add(conn: &mut Conn, entry: &NewEntry<'_>) -> QueryResult<i64> {
         .values((
             timeline_entries::contact_id.eq(entry.contact_id),
             timeline_entries::company_id.eq(entry.company_id),
+            timeline_entries::deal_id.eq(entry.deal_id),
             timeline_entries::kind.eq(entry.kind.as_str()),
             timeline_entries::author_id.eq(entry.author_id),
             timeline_entries::occurred_at.eq(entry.occurred_at),
@@ -141,6 +153,7 @@ pub fn page(
             timeline_entries::id,
             timeline_entries::contact_id,
             timeline_entries::company_id,
+            timeline_entries::deal_id,
             timeline_entries::kind,
             timeline_entries::occurred_at,
             timeline_entries::body,

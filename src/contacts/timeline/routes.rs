@@ -289,6 +289,7 @@ async fn add_note(
             super::add(
                 conn,
                 &NewEntry {
+                    deal_id: None,
                     contact_id: match subject {
                         Subject::Contact(id) => Some(id),
                         Subject::Company(_) => None,
@@ -472,6 +473,7 @@ async fn add_activity(
             super::add(
                 conn,
                 &NewEntry {
+                    deal_id: None,
                     contact_id: match subject {
                         Subject::Contact(id) => Some(id),
                         Subject::Company(_) => None,

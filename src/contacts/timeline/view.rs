@@ -108,6 +108,7 @@ pub struct EntryView {
     pub segments: Vec<Segment>,
     pub outcome: String,
     pub duration_minutes: Option<i32>,
+    pub deal_id: Option<i64>,
 }
 
 /// What the note and call forms show: empty, or what the user typed when it was refused.
@@ -209,6 +210,7 @@ impl TimelineView {
                     body: entry.body,
                     outcome: entry.outcome.unwrap_or_default(),
                     duration_minutes: entry.duration_minutes,
+                    deal_id: entry.deal_id,
                 })
                 .collect(),
             base_path,
