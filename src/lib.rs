@@ -74,6 +74,7 @@ impl Application {
             transport,
             from: settings.mail_from.clone(),
             poll_interval: settings.email_poll_interval,
+            mailer: Mailer::new(base_url.clone(), &settings.mail_from),
         }
         .spawn()
         .map_err(|err| AppError::internal(format!("cannot start the email worker: {err}")))?;

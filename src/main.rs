@@ -39,11 +39,17 @@ enum Command {
     /// Manage user accounts
     #[command(subcommand)]
     User(UserCommand),
-    /// Fill the database with realistic demo companies, contacts and timelines
+    /// Fill the database with realistic demo companies, contacts, timelines and deals
     SeedDemo {
         /// How many contacts (about a tenth as many companies)
         #[arg(long, default_value_t = 1_000)]
         contacts: usize,
+        /// How many open deals, spread over the stages of a new eight-stage demo pipeline
+        #[arg(long, default_value_t = 200)]
+        open_deals: usize,
+        /// How many won and lost deals, each with its stage history (in the same pipeline)
+        #[arg(long, default_value_t = 1_000)]
+        closed_deals: usize,
     },
     /// Import contacts or companies from a CSV file; the header row is mapped by its names
     Import {
@@ -156,7 +162,18 @@ fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::User(command) => user_command(&settings, command),
-        Command::SeedDemo { contacts } => seed_demo(&settings, contacts),
+        Command::SeedDemo {
+            contacts,
+            open_deals,
+            closed_deals,
+        } => seed_demo(
+            &settings,
+            contacts,
+            rapport::pipeline::seed::DealCounts {
+                open: open_deals,
+                closed: closed_deals,
+            },
+        ),
         Command::Import {
             kind,
             file,
@@ -334,8 +351,13 @@ fn read_password(flag: Option<String>) -> Result<NewPassword, CliError> {
 }
 
 /// `rapport seed-demo`: demo users when there are none, then companies, contacts and their
-/// timelines spread over the users who can own records.
-fn seed_demo(settings: &Settings, contacts: usize) -> Result<(), CliError> {
+/// timelines spread over the users who can own records, then a demo pipeline with open and
+/// closed deals.
+fn seed_demo(
+    settings: &Settings,
+    contacts: usize,
+    deals: rapport::pipeline::seed::DealCounts,
+) -> Result<(), CliError> {
     let pool = db::connect(&settings.database_path, 1)?;
     let conn = &mut pool.get().map_err(AppError::from)?;
     db::migrate(conn)?;
@@ -388,6 +410,25 @@ fn seed_demo(settings: &Settings, contacts: usize) -> Result<(), CliError> {
         println!(
             "contact {id} has {} timeline entries",
             rapport::contacts::seed::BUSY_ENTRIES
+        );
+    }
+    if deals.open + deals.closed > 0 {
+        let started = std::time::Instant::now();
+        let seeded = rapport::pipeline::seed::seed_deals(conn, now, &owners, deals, |done| {
+            if done % 50_000 == 0 {
+                eprintln!("{done} deals… ({:.1} s)", started.elapsed().as_secs_f64());
+            }
+        })
+        .map_err(AppError::from)?;
+        println!(
+            "seeded pipeline {} ({}): {} open, {} won and {} lost deals, {} stage moves in {:.1} s",
+            seeded.pipeline_id,
+            seeded.pipeline_name,
+            seeded.open,
+            seeded.won,
+            seeded.lost,
+            seeded.moves,
+            started.elapsed().as_secs_f64()
         );
     }
     Ok(())

@@ -75,10 +75,21 @@ pub enum Action {
     RecordDeleted,
     RecordMerged,
     RecordsExported,
+    PipelineCreated,
+    PipelineRenamed,
+    PipelineDeleted,
+    StageAdded,
+    StageChanged,
+    StageReordered,
+    StageDeleted,
+    DealMoved,
+    DealWon,
+    DealLost,
+    DealReopened,
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 40] = [
         Action::FirstAdminCreated,
         Action::Login,
         Action::LoginFailed,
@@ -108,6 +119,17 @@ impl Action {
         Action::RecordDeleted,
         Action::RecordMerged,
         Action::RecordsExported,
+        Action::PipelineCreated,
+        Action::PipelineRenamed,
+        Action::PipelineDeleted,
+        Action::StageAdded,
+        Action::StageChanged,
+        Action::StageReordered,
+        Action::StageDeleted,
+        Action::DealMoved,
+        Action::DealWon,
+        Action::DealLost,
+        Action::DealReopened,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -141,6 +163,17 @@ impl Action {
             Action::RecordDeleted => "record_deleted",
             Action::RecordMerged => "record_merged",
             Action::RecordsExported => "records_exported",
+            Action::PipelineCreated => "pipeline_created",
+            Action::PipelineRenamed => "pipeline_renamed",
+            Action::PipelineDeleted => "pipeline_deleted",
+            Action::StageAdded => "stage_added",
+            Action::StageChanged => "stage_changed",
+            Action::StageReordered => "stage_reordered",
+            Action::StageDeleted => "stage_deleted",
+            Action::DealMoved => "deal_moved",
+            Action::DealWon => "deal_won",
+            Action::DealLost => "deal_lost",
+            Action::DealReopened => "deal_reopened",
         }
     }
 

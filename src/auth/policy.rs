@@ -82,6 +82,34 @@ impl Requirement for ViewDealValues {
     const PERMISSION: Permission = Permission::ViewDealValues;
 }
 
+/// What a user may do to one task. Everyone works (edits, completes, reopens) the tasks
+/// assigned to them and the ones they created; admins work every task. A task linked to a
+/// customer record is seen by everyone who sees that record (on the record's page); a task
+/// linked to nothing is seen only by those who work it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskRights {
+    pub see: bool,
+    pub work: bool,
+}
+
+pub fn task_rights(
+    user: &User,
+    assignee_id: i64,
+    created_by: Option<i64>,
+    linked_to_record: bool,
+) -> TaskRights {
+    let work = user.role == Role::Admin || assignee_id == user.id || created_by == Some(user.id);
+    TaskRights {
+        see: work || linked_to_record,
+        work,
+    }
+}
+
+/// Whether the task list may show everyone's tasks, not only one's own.
+pub fn sees_everyones_tasks(user: &User) -> bool {
+    user.role == Role::Admin
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,18 +35,23 @@ pub fn parse(raw: &str) -> Result<Vec<String>, String> {
 
 /// The ids of these tags, creating the ones that do not exist yet.
 pub fn ensure(conn: &mut Conn, names: &[String]) -> QueryResult<Vec<i64>> {
-    if names.is_empty() {
-        return Ok(Vec::new());
+    // Single-row statements, which diesel keeps prepared: a record has a few tags, and bulk
+    // writes such as an import call this once per row.
+    let mut ids = Vec::with_capacity(names.len());
+    for name in names {
+        diesel::insert_into(tags::table)
+            .values(tags::name.eq(name))
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+        let id: i64 = tags::table
+            .filter(tags::name.eq(name))
+            .select(tags::id)
+            .first(conn)?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
     }
-    let rows: Vec<_> = names.iter().map(|name| tags::name.eq(name)).collect();
-    diesel::insert_into(tags::table)
-        .values(&rows)
-        .on_conflict_do_nothing()
-        .execute(conn)?;
-    tags::table
-        .filter(tags::name.eq_any(names))
-        .select(tags::id)
-        .load(conn)
+    Ok(ids)
 }
 
 pub fn find_id(conn: &mut Conn, name: &str) -> QueryResult<Option<i64>> {
@@ -73,20 +78,16 @@ pub fn set_for_contact(conn: &mut Conn, contact_id: i64, names: &[String]) -> Qu
 }
 
 pub fn add_to_contact(conn: &mut Conn, contact_id: i64, names: &[String]) -> QueryResult<()> {
-    let rows: Vec<_> = ensure(conn, names)?
-        .into_iter()
-        .map(|tag_id| {
-            (
+    for tag_id in ensure(conn, names)? {
+        diesel::insert_into(contact_tags::table)
+            .values((
                 contact_tags::contact_id.eq(contact_id),
                 contact_tags::tag_id.eq(tag_id),
-            )
-        })
-        .collect();
-    diesel::insert_into(contact_tags::table)
-        .values(&rows)
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .map(|_| ())
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Replaces a company's tags with `names`.

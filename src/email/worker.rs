@@ -1,5 +1,6 @@
 //! The delivery worker: a thread inside `rapport serve` that sends due emails, retries
-//! transient failures with exponential backoff and stops cleanly between two emails.
+//! transient failures with exponential backoff and stops cleanly between two emails. Each
+//! poll first queues the reminders of tasks that fell due.
 
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -7,6 +8,7 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 
+use super::Mailer;
 use super::outbox::{self, OutboxEmail};
 use super::transport::{DeliveryError, Transport};
 use crate::clock::Clock;
@@ -98,6 +100,8 @@ pub struct Worker {
     pub transport: Transport,
     pub from: Mailbox,
     pub poll_interval: Duration,
+    /// For the emails the worker queues itself (task reminders): links and Message-IDs.
+    pub mailer: Mailer,
 }
 
 impl Worker {
@@ -114,6 +118,7 @@ impl Worker {
     fn run(self, signal: &Signal) {
         tracing::info!(transport = %self.transport.describe(), "email worker started");
         loop {
+            self.queue_task_reminders();
             if let Err(err) = self.deliver_due(signal) {
                 tracing::error!(error = %err, "email worker could not read the outbox");
             }
@@ -122,6 +127,21 @@ impl Worker {
             }
         }
         tracing::info!("email worker stopped");
+    }
+
+    fn queue_task_reminders(&self) {
+        let queued = self
+            .pool
+            .get()
+            .map_err(crate::error::AppError::from)
+            .and_then(|mut conn| {
+                crate::tasks::reminders::queue_due(&mut conn, self.clock.now(), &self.mailer)
+            });
+        match queued {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "task reminders queued"),
+            Err(err) => tracing::error!(error = %err, "could not queue task reminders"),
+        }
     }
 
     fn deliver_due(&self, signal: &Signal) -> Result<(), crate::error::AppError> {

@@ -1,3 +1,9 @@
 //! Reports: where deals get stuck, and what the pipeline will bring in.
 
-pub fn configure(_cfg: &mut actix_web::web::ServiceConfig) {}
+pub mod pipeline;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    pipeline::routes::configure(cfg);
+}

@@ -9,22 +9,62 @@ pub mod routes;
 
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Double, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 use diesel::sqlite::Sqlite;
 
 use crate::db::Conn;
 use crate::db::schema::{companies, contact_emails, contact_phones, contacts};
 
-/// Turns what a user typed into an FTS5 query: every word must match as a prefix. Words are
-/// quoted, so FTS5 operators in the input are taken literally. `None` if nothing searchable.
-pub fn fts_query(typed: &str) -> Option<String> {
-    let words: Vec<String> = typed
+/// The words of what a user typed, as FTS5 sees them (at most eight).
+fn words(typed: &str) -> Vec<&str> {
+    typed
         .split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty())
         .take(8)
-        .map(|word| format!("\"{word}\"*"))
+        .collect()
+}
+
+/// One word as an FTS5 term: quoted, so FTS5 operators in the input are taken literally;
+/// a prefix term when `prefix` is set.
+fn term(word: &str, prefix: bool) -> String {
+    if prefix {
+        format!("\"{word}\"*")
+    } else {
+        format!("\"{word}\"")
+    }
+}
+
+/// Turns what a user typed into an FTS5 query: every word must match as a prefix.
+/// `None` if nothing searchable.
+pub fn fts_query(typed: &str) -> Option<String> {
+    let terms: Vec<String> = words(typed)
+        .into_iter()
+        .map(|word| term(word, true))
         .collect();
-    (!words.is_empty()).then(|| words.join(" "))
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// The queries of a ranked search, best matches first: every word a whole word of the name,
+/// then every word a prefix of a word of the name, then a prefix of any indexed field
+/// (emails, phones, company, job title…). Each runs with a limit and no scoring, so a
+/// common word costs no more than a rare one.
+fn tiered_queries(typed: &str) -> Vec<String> {
+    let words = words(typed);
+    if words.is_empty() {
+        return Vec::new();
+    }
+    let joined = |prefix: bool| {
+        words
+            .iter()
+            .map(|word| term(word, prefix))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    vec![
+        format!("name : ({})", joined(false)),
+        format!("name : ({})", joined(true)),
+        joined(true),
+    ]
 }
 
 /// Phone numbers are findable as typed, as bare digits, and by their last ten digits.
@@ -79,10 +119,7 @@ pub fn index_contact(conn: &mut Conn, contact_id: i64) -> QueryResult<()> {
 }
 
 pub fn remove_contact(conn: &mut Conn, contact_id: i64) -> QueryResult<()> {
-    diesel::sql_query("DELETE FROM contacts_fts WHERE rowid = ?")
-        .bind::<BigInt, _>(contact_id)
-        .execute(conn)
-        .map(|_| ())
+    remove(conn, "contacts_fts", contact_id)
 }
 
 /// Rewrites a company's index row, and those of its contacts (they carry its name).
@@ -121,10 +158,29 @@ pub fn index_company(conn: &mut Conn, company_id: i64) -> QueryResult<()> {
 }
 
 pub fn remove_company(conn: &mut Conn, company_id: i64) -> QueryResult<()> {
-    diesel::sql_query("DELETE FROM companies_fts WHERE rowid = ?")
-        .bind::<BigInt, _>(company_id)
-        .execute(conn)
-        .map(|_| ())
+    remove(conn, "companies_fts", company_id)
+}
+
+/// Deletes a record's index row if it has one. A delete makes FTS5 flush the terms it holds
+/// in memory for the transaction, so a new record (nothing to delete) must not issue one:
+/// an import of 100,000 rows in one transaction would otherwise write 100,000 segments.
+fn remove(conn: &mut Conn, table: &'static str, id: i64) -> QueryResult<()> {
+    #[derive(QueryableByName)]
+    struct Indexed {
+        #[diesel(sql_type = Bool)]
+        indexed: bool,
+    }
+    let found: Indexed = diesel::sql_query(format!(
+        "SELECT EXISTS (SELECT 1 FROM {table} WHERE rowid = ?) AS indexed"
+    ))
+    .bind::<BigInt, _>(id)
+    .get_result(conn)?;
+    if found.indexed {
+        diesel::sql_query(format!("DELETE FROM {table} WHERE rowid = ?"))
+            .bind::<BigInt, _>(id)
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 #[diesel::declare_sql_function]
@@ -139,25 +195,50 @@ fn register_phone_terms(conn: &mut Conn) -> QueryResult<()> {
     })
 }
 
+/// The statement that indexes many contacts at once; `{where}` picks them.
+const INDEX_CONTACTS_WHERE: &str = "INSERT INTO contacts_fts (rowid, name, emails, phones, company, job_title) \
+     SELECT c.id, c.first_name || ' ' || c.last_name, \
+       COALESCE((SELECT group_concat(e.email, ' ') FROM contact_emails e \
+                 WHERE e.contact_id = c.id), ''), \
+       COALESCE((SELECT group_concat(rapport_phone_terms(p.phone), ' ') \
+                 FROM contact_phones p WHERE p.contact_id = c.id), ''), \
+       COALESCE(co.name, ''), COALESCE(c.job_title, '') \
+     FROM contacts c LEFT JOIN companies co ON co.id = c.company_id \
+     WHERE ";
+
 /// Indexes the contacts with ids in `first..=last` that are not indexed yet, in one
 /// statement (bulk loads such as `seed-demo`; single writes use `index_contact`).
 pub fn index_contacts_range(conn: &mut Conn, first: i64, last: i64) -> QueryResult<()> {
     register_phone_terms(conn)?;
-    diesel::sql_query(
-        "INSERT INTO contacts_fts (rowid, name, emails, phones, company, job_title) \
-         SELECT c.id, c.first_name || ' ' || c.last_name, \
-           COALESCE((SELECT group_concat(e.email, ' ') FROM contact_emails e \
-                     WHERE e.contact_id = c.id), ''), \
-           COALESCE((SELECT group_concat(rapport_phone_terms(p.phone), ' ') \
-                     FROM contact_phones p WHERE p.contact_id = c.id), ''), \
-           COALESCE(co.name, ''), COALESCE(c.job_title, '') \
-         FROM contacts c LEFT JOIN companies co ON co.id = c.company_id \
-         WHERE c.id BETWEEN ? AND ?",
-    )
-    .bind::<BigInt, _>(first)
-    .bind::<BigInt, _>(last)
-    .execute(conn)
-    .map(|_| ())
+    diesel::sql_query(format!("{INDEX_CONTACTS_WHERE} c.id BETWEEN ? AND ?"))
+        .bind::<BigInt, _>(first)
+        .bind::<BigInt, _>(last)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Indexes new contacts (those not indexed yet) in a few statements, for bulk writes such as an
+/// import: they call this last in their transaction, after every other write. FTS5 writes
+/// the terms it holds in memory to disk whenever a later statement opens a savepoint, so
+/// indexing row by row amid other writes would store one index segment per row.
+pub fn index_new_contacts(conn: &mut Conn, ids: &[i64]) -> QueryResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    register_phone_terms(conn)?;
+    for chunk in ids.chunks(500) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let mut query = diesel::sql_query(format!(
+            "{INDEX_CONTACTS_WHERE} c.id IN ({placeholders}) \
+             AND NOT EXISTS (SELECT 1 FROM contacts_fts f WHERE f.rowid = c.id)"
+        ))
+        .into_boxed();
+        for id in chunk {
+            query = query.bind::<BigInt, _>(*id);
+        }
+        query.execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Indexes the companies with ids in `first..=last`, in one statement (bulk loads).
@@ -197,35 +278,44 @@ pub fn companies_matching(
     )
 }
 
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
 pub struct Hit {
     #[diesel(sql_type = BigInt)]
     pub id: i64,
-    /// Lower is better (bm25).
-    #[diesel(sql_type = Double)]
-    pub rank: f64,
 }
 
-/// The best-ranked contacts for what the user typed.
+/// The best contacts for what the user typed, best first.
 pub fn search_contacts(conn: &mut Conn, typed: &str, limit: i64) -> QueryResult<Vec<Hit>> {
-    ranked(conn, "contacts_fts", typed, limit)
+    tiered(conn, "contacts_fts", typed, limit)
 }
 
-/// The best-ranked companies for what the user typed.
+/// The best companies for what the user typed, best first.
 pub fn search_companies(conn: &mut Conn, typed: &str, limit: i64) -> QueryResult<Vec<Hit>> {
-    ranked(conn, "companies_fts", typed, limit)
+    tiered(conn, "companies_fts", typed, limit)
 }
 
-fn ranked(conn: &mut Conn, table: &'static str, typed: &str, limit: i64) -> QueryResult<Vec<Hit>> {
-    let Some(query) = fts_query(typed) else {
-        return Ok(Vec::new());
-    };
-    diesel::sql_query(format!(
-        "SELECT rowid AS id, rank FROM {table} WHERE {table} MATCH ? ORDER BY rank LIMIT ?"
-    ))
-    .bind::<Text, _>(query)
-    .bind::<BigInt, _>(limit)
-    .load(conn)
+/// Runs `tiered_queries` in turn until `limit` distinct records are found; within a tier the
+/// newest records come first.
+fn tiered(conn: &mut Conn, table: &'static str, typed: &str, limit: i64) -> QueryResult<Vec<Hit>> {
+    let wanted = usize::try_from(limit).unwrap_or(0);
+    let mut hits: Vec<Hit> = Vec::with_capacity(wanted);
+    for query in tiered_queries(typed) {
+        if hits.len() >= wanted {
+            break;
+        }
+        let found: Vec<Hit> = diesel::sql_query(format!(
+            "SELECT rowid AS id FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT ?"
+        ))
+        .bind::<Text, _>(query)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?;
+        for hit in found {
+            if hits.len() < wanted && !hits.contains(&hit) {
+                hits.push(hit);
+            }
+        }
+    }
+    Ok(hits)
 }
 
 #[cfg(test)]
@@ -244,6 +334,19 @@ mod tests {
             Some("\"OR\"* \"NEAR\"*")
         );
         assert_eq!(fts_query("  -- "), None);
+    }
+
+    #[test]
+    fn ranked_search_tries_whole_names_then_name_prefixes_then_any_field() {
+        assert_eq!(
+            tiered_queries("Ada lov"),
+            vec![
+                "name : (\"Ada\" \"lov\")".to_owned(),
+                "name : (\"Ada\"* \"lov\"*)".to_owned(),
+                "\"Ada\"* \"lov\"*".to_owned(),
+            ]
+        );
+        assert!(tiered_queries(" ; ").is_empty());
     }
 
     #[test]

@@ -136,18 +136,23 @@ pub struct CurrentUser {
     pub user: User,
     pub session: Session,
     pub frame: Frame,
+    /// The user's open tasks past their due time, counted with the session lookup.
+    pub overdue_tasks: i64,
 }
 
 impl CurrentUser {
     pub fn page(&self, title: &str) -> Page {
         let frame = &self.frame;
-        Page::new(
-            title,
-            Some(&self.user),
-            &frame.path,
-            frame.csrf_token.clone(),
-            frame.flashes.clone(),
-        )
+        Page {
+            overdue_tasks: self.overdue_tasks,
+            ..Page::new(
+                title,
+                Some(&self.user),
+                &frame.path,
+                frame.csrf_token.clone(),
+                frame.flashes.clone(),
+            )
+        }
     }
 
     pub fn actor(&self) -> Actor {
@@ -182,6 +187,7 @@ async fn current_user(req: &HttpRequest, allow_unenrolled: bool) -> Result<Curre
         user: signed_in.user,
         session: signed_in.session,
         frame: Frame::of(req).await?,
+        overdue_tasks: signed_in.overdue_tasks,
     })
 }
 

@@ -72,6 +72,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/admin")
             .wrap(from_fn(extract::require::<Administer>))
             .configure(crate::auth::admin::configure)
+            .configure(crate::pipeline::admin::configure)
             .configure(crate::email::routes::configure)
             .configure(crate::audit::routes::configure),
     );

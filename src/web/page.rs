@@ -56,6 +56,8 @@ pub struct Page {
     pub nav: Vec<NavLink>,
     pub csrf_token: String,
     pub flashes: Vec<Flash>,
+    /// The signed-in user's open tasks past their due time: the badge next to "Tasks".
+    pub overdue_tasks: i64,
 }
 
 impl Page {
@@ -76,6 +78,7 @@ impl Page {
             }),
             csrf_token,
             flashes,
+            overdue_tasks: 0,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::app_settings;
 use crate::auth::model::User;
 use crate::auth::sessions::{self, Session};
 use crate::db;
+use crate::tasks;
 
 /// A request's live session and its user.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct SignedIn {
     pub user: User,
     /// Admins require a second factor of everyone.
     pub second_factor_required: bool,
+    /// The user's open tasks past their due time (the navigation's badge).
+    pub overdue_tasks: i64,
 }
 
 /// Paths that never need a session: static files and the health check.
@@ -74,10 +77,12 @@ pub async fn load_session(
             return Ok(None);
         };
         let second_factor_required = app_settings::require_second_factor(conn)?;
+        let overdue_tasks = tasks::queries::overdue_count(conn, user.id, now)?;
         Ok(Some(SignedIn {
             session,
             user,
             second_factor_required,
+            overdue_tasks,
         }))
     })
     .await;

@@ -383,3 +383,123 @@ async fn a_rep_creates_a_company_and_a_contact_adds_a_note_finds_the_contact_and
 
     browser.close().await.expect("browser closes");
 }
+
+#[tokio::test]
+async fn a_rep_drags_a_deal_card_to_another_column_and_it_stays_there_after_a_reload() {
+    use diesel::prelude::*;
+    use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+    use rapport::db::schema::{deals, pipeline_stages};
+
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let rep = app.create_user("rep@example.com", Role::Sales);
+    let stage_named = |name: &str| -> i64 {
+        pipeline_stages::table
+            .filter(pipeline_stages::pipeline_id.eq(1))
+            .filter(pipeline_stages::name.eq(name))
+            .select(pipeline_stages::id)
+            .first(&mut app.conn())
+            .expect("a default stage")
+    };
+    let (qualified, demo) = (stage_named("Qualified"), stage_named("Demo scheduled"));
+    let user = rapport::auth::queries::find(&mut app.conn(), rep.id)
+        .expect("query")
+        .expect("the rep");
+    let input = rapport::pipeline::deal::model::DealInput {
+        title: "Globex expansion".to_owned(),
+        value_minor: 2_500_000,
+        currency: "EUR".to_owned(),
+        expected_close_on: None,
+        owner_id: rep.id,
+        company_id: None,
+        contact_ids: Vec::new(),
+        pipeline_id: 1,
+        stage_id: qualified,
+        source: None,
+    };
+    let id = rapport::pipeline::deal::service::create(
+        &mut app.conn(),
+        rapport::clock::Clock::now(&app.clock),
+        &rapport::audit::Actor::user(&user, "127.0.0.1"),
+        &input,
+    )
+    .expect("a deal");
+    let card_css = format!("#deal-card-{id}");
+    let in_column = |stage: i64| format!("[data-drop-stage='{stage}'] {card_css}");
+
+    let browser = open_browser(&driver).await;
+    sign_in(&browser, &app, &rep).await;
+    browser
+        .goto(&app.url("/pipeline"))
+        .await
+        .expect("open the board");
+    wait_for(&browser, &in_column(qualified)).await;
+
+    // A real drag: press on the card, move in steps to the Demo column, release.
+    let card = browser
+        .find(Locator::Css(&card_css))
+        .await
+        .expect("the card");
+    let target = browser
+        .find(Locator::Css(&format!("[data-drop-stage='{demo}']")))
+        .await
+        .expect("the Demo column");
+    let drag = MouseActions::new("mouse".to_owned())
+        .then(PointerAction::MoveToElement {
+            element: card,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::MoveBy {
+            duration: None,
+            x: 12.0,
+            y: 4.0,
+        })
+        .then(PointerAction::MoveToElement {
+            element: target,
+            duration: Some(Duration::from_millis(300)),
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    browser.perform_actions(drag).await.expect("the drag");
+    browser.release_actions().await.expect("released");
+
+    app.eventually("the move is saved", || {
+        deals::table
+            .find(id)
+            .select(deals::stage_id)
+            .first::<i64>(&mut app.conn())
+            .is_ok_and(|stage| stage == demo)
+    })
+    .await;
+    wait_for(&browser, &in_column(demo)).await;
+
+    browser.refresh().await.expect("reload");
+    wait_for(&browser, &in_column(demo)).await;
+    assert!(
+        browser
+            .find(Locator::Css(&in_column(qualified)))
+            .await
+            .is_err(),
+        "the card left its old column"
+    );
+    let header = browser
+        .find(Locator::Css(&format!("#column-head-{demo} .board-count")))
+        .await
+        .expect("the Demo column's count")
+        .text()
+        .await
+        .expect("its text");
+    assert_eq!(header, "1");
+
+    browser.close().await.expect("browser closes");
+}

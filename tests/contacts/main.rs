@@ -317,6 +317,19 @@ async fn the_list_filters_by_owner_tag_stage_company_and_archived() {
     let by_company = app.get_html(&format!("/contacts?company={acme}")).await;
     assert_eq!(listed(&by_company), vec![customer]);
     assert!(by_company.contains(&format!("<a href=\"/companies/{acme}\">Acme</a>")));
+    assert!(
+        by_company.contains(r#"name="company" type="search" value="Acme""#),
+        "the filter shows the company's name, not its id"
+    );
+    // The filter takes a typed name too (any case), offered by the type-ahead.
+    assert_eq!(
+        listed(&app.get_html("/contacts?company=acme").await),
+        vec![customer]
+    );
+    assert!(listed(&app.get_html("/contacts?company=Nobody+Inc").await).is_empty());
+    rapport::search::index_company(&mut app.conn(), acme).expect("indexed");
+    let suggestions = app.get_html("/companies/suggest?company=ac").await;
+    assert_eq!(suggestions, r#"<option value="Acme"></option>"#);
     assert_eq!(
         listed(&app.get_html("/contacts?archived=1").await),
         vec![archived]
@@ -436,11 +449,14 @@ async fn the_default_list_and_the_owner_filter_stay_on_an_index() {
     }
     assert_eq!(
         plans[1],
-        vec!["SEARCH contacts USING INDEX contacts_by_owner (owner_id=?)"]
+        vec!["SEARCH contacts USING INDEX contacts_by_owner (owner_id=? AND archived_at=?)"]
     );
     assert_eq!(
         plans[2],
-        vec!["SEARCH contacts USING INDEX contacts_by_owner (owner_id=? AND sort_name>?)"],
+        vec![
+            "SEARCH contacts USING INDEX contacts_by_owner \
+             (owner_id=? AND archived_at=? AND sort_name>?)"
+        ],
         "a later page seeks to the cursor"
     );
 }

@@ -55,13 +55,14 @@ fn filtered<'a>(filter: &Filter) -> Boxed<'a> {
     }
     match filter.tag_id {
         Some(Some(tag_id)) => {
-            query = query.filter(
-                companies::id.eq_any(
-                    company_tags::table
-                        .filter(company_tags::tag_id.eq(tag_id))
-                        .select(company_tags::company_id),
+            // A primary-key probe per candidate row: the list keeps walking its sort index.
+            query = query.filter(diesel::dsl::exists(
+                company_tags::table.filter(
+                    company_tags::company_id
+                        .eq(companies::id)
+                        .and(company_tags::tag_id.eq(tag_id)),
                 ),
-            );
+            ));
         }
         Some(None) => query = query.filter(sql::<Bool>("0")),
         None => {}

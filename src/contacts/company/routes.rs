@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/companies", web::post().to(create))
         .route("/companies/new", web::get().to(new_form))
         .route("/companies/bulk", web::post().to(bulk))
+        .route("/companies/suggest", web::get().to(suggest))
         .route("/companies/{id}", web::get().to(show))
         .route("/companies/{id}", web::post().to(update))
         .route("/companies/{id}/edit", web::get().to(edit_form))
@@ -43,6 +44,41 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 type Viewer = Authorized<ViewCustomers>;
 type Creator = Authorized<CreateCustomers>;
+
+#[derive(Deserialize)]
+struct SuggestQuery {
+    #[serde(default)]
+    company: String,
+}
+
+#[derive(Template)]
+#[template(
+    source = "{% for name in names %}<option value=\"{{ name }}\"></option>{% endfor %}",
+    ext = "html"
+)]
+struct Suggestions {
+    names: Vec<String>,
+}
+
+/// Company names for a filter's type-ahead (`<datalist>` options), best matches first.
+async fn suggest(
+    state: web::Data<AppState>,
+    _viewer: Viewer,
+    query: web::Query<SuggestQuery>,
+) -> Result<HttpResponse, AppError> {
+    let typed = query.into_inner().company;
+    let names = db::run(&state.pool, move |conn| {
+        let hits = search::search_companies(conn, &typed, 8)?;
+        let ids: Vec<i64> = hits.iter().map(|hit| hit.id).collect();
+        let mut by_id = crate::contacts::contact::queries::company_names(conn, &ids)?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| by_id.remove(id))
+            .collect::<Vec<String>>())
+    })
+    .await?;
+    render(&Suggestions { names })
+}
 
 /// Refuses a record-level action, writing the refusal to the audit log like the role checks do.
 async fn refuse(state: &AppState, user: &CurrentUser, what: String) -> AppError {
@@ -593,6 +629,7 @@ async fn show(
     let page = viewer.page("");
     let user = viewer.user.clone();
     let csrf_token = page.csrf_token.clone();
+    let now = state.now();
     let (company, tags, owner, members, member_count, entries, history, deals, tasks) =
         db::run(&state.pool, move |conn| {
             let company = queries::find(conn, id)?.or_not_found()?;
@@ -608,7 +645,7 @@ async fn show(
             let entries = timeline::page(conn, Subject::Company(id), before, TIMELINE_PAGE + 1)?;
             let history = audit::history(conn, &format!("company {id}"), 50)?;
             let deals = pipeline::panel::load(conn, Subject::Company(id), &user, &csrf_token)?;
-            let tasks = tasks::panel::load(conn, Linked::Company(id), &user, &csrf_token)?;
+            let tasks = tasks::panel::load(conn, Linked::Company(id), &user, &csrf_token, now)?;
             Ok((
                 company,
                 tags,

@@ -59,18 +59,25 @@ pub fn with_emails(
     if emails.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(i64, String, String, String)> = contact_emails::table
-        .inner_join(contacts::table)
-        .filter(contact_emails::email.eq_any(emails))
-        .filter(contact_emails::contact_id.ne(except.unwrap_or(0)))
-        .order(contact_emails::contact_id.asc())
-        .select((
-            contact_emails::contact_id,
-            contacts::first_name,
-            contacts::last_name,
-            contact_emails::email,
-        ))
-        .load(conn)?;
+    // One cached single-email query per address (a contact has one or two), rather than an
+    // `IN` list that is prepared anew for every length.
+    let mut rows: Vec<(i64, String, String, String)> = Vec::new();
+    for email in emails {
+        rows.extend(
+            contact_emails::table
+                .inner_join(contacts::table)
+                .filter(contact_emails::email.eq(email))
+                .filter(contact_emails::contact_id.ne(except.unwrap_or(0)))
+                .select((
+                    contact_emails::contact_id,
+                    contacts::first_name,
+                    contacts::last_name,
+                    contact_emails::email,
+                ))
+                .load::<(i64, String, String, String)>(conn)?,
+        );
+    }
+    rows.sort_by_key(|row| row.0);
     Ok(rows
         .into_iter()
         .map(|(contact_id, first, last, email)| Duplicate {
@@ -88,7 +95,7 @@ pub use crate::contacts::list::{Cursor, Sort};
 pub struct ListFilter {
     pub owner_id: Option<i64>,
     pub tag: Option<String>,
-    pub company_id: Option<i64>,
+    pub company: Option<CompanyFilter>,
     pub stage: Option<Stage>,
     /// An FTS5 query from `search::fts_query`.
     pub fts: Option<String>,
@@ -102,6 +109,37 @@ pub struct ListFilter {
     pub inactive_since: Option<NaiveDateTime>,
     pub sort: Sort,
     pub after: Option<Cursor>,
+}
+
+/// The company a list is filtered by: an id from a link, or a name typed in the filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompanyFilter {
+    Id(i64),
+    Named(String),
+}
+
+impl CompanyFilter {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            None
+        } else if let Ok(id) = raw.parse() {
+            Some(CompanyFilter::Id(id))
+        } else {
+            Some(CompanyFilter::Named(raw.to_owned()))
+        }
+    }
+}
+
+/// The company whose name is `name` (ignoring case), on the name index; the oldest when
+/// several share it.
+pub fn company_named(conn: &mut Conn, name: &str) -> QueryResult<Option<i64>> {
+    companies::table
+        .filter(companies::sort_name.eq(crate::contacts::company::model::sort_name(name)))
+        .order(companies::id.asc())
+        .select(companies::id)
+        .first(conn)
+        .optional()
 }
 
 type Listing = contacts::BoxedQuery<'static, Sqlite, diesel::dsl::AsSelect<Contact, Sqlite>>;
@@ -120,8 +158,17 @@ fn listing(conn: &mut Conn, filter: &ListFilter, limit: i64) -> QueryResult<Opti
     if let Some(owner_id) = filter.owner_id {
         query = query.filter(contacts::owner_id.eq(owner_id));
     }
-    if let Some(company_id) = filter.company_id {
-        query = query.filter(contacts::company_id.eq(company_id));
+    match &filter.company {
+        None => {}
+        Some(CompanyFilter::Id(company_id)) => {
+            query = query.filter(contacts::company_id.eq(*company_id));
+        }
+        Some(CompanyFilter::Named(name)) => {
+            let Some(company_id) = company_named(conn, name)? else {
+                return Ok(None);
+            };
+            query = query.filter(contacts::company_id.eq(company_id));
+        }
     }
     if let Some(stage) = filter.stage {
         query = query.filter(contacts::lifecycle_stage.eq(stage.as_str()));
@@ -130,13 +177,16 @@ fn listing(conn: &mut Conn, filter: &ListFilter, limit: i64) -> QueryResult<Opti
         let Some(tag_id) = tags::find_id(conn, name)? else {
             return Ok(None);
         };
-        query = query.filter(
-            contacts::id.eq_any(
-                contact_tags::table
-                    .filter(contact_tags::tag_id.eq(tag_id))
-                    .select(contact_tags::contact_id),
+        // A probe of the tag link's primary key per candidate row, so the list still walks
+        // its sort index and stops at the page size (`IN (SELECT …)` would first collect
+        // every contact with the tag).
+        query = query.filter(diesel::dsl::exists(
+            contact_tags::table.filter(
+                contact_tags::contact_id
+                    .eq(contacts::id)
+                    .and(contact_tags::tag_id.eq(tag_id)),
             ),
-        );
+        ));
     }
     if let Some(fts) = &filter.fts {
         query = query.filter(search::contacts_matching(fts.clone()));

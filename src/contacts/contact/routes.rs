@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use serde::Deserialize;
 
 use super::model::{Contact, ContactForm, Stage};
-use super::queries::{self, Cursor, Duplicate, ListFilter, Sort};
+use super::queries::{self, CompanyFilter, Cursor, Duplicate, ListFilter, Sort};
 use super::service::{self, BulkAction, Created, FieldChange, Updated};
 use crate::audit::{self, Action};
 use crate::auth::policy::{
@@ -145,7 +145,7 @@ impl ListQuery {
                 other => other.parse().ok(),
             },
             tag: Some(value(&self.tag).to_lowercase()).filter(|tag| !tag.is_empty()),
-            company_id: value(&self.company).parse().ok(),
+            company: CompanyFilter::parse(value(&self.company)),
             stage: Stage::parse(value(&self.stage)).ok(),
             fts: search::fts_query(value(&self.q)),
             archived: value(&self.archived) == "1",
@@ -215,7 +215,7 @@ struct ListPage {
     mine: bool,
     stages: Vec<SelectOption>,
     tags: Vec<SelectOption>,
-    companies: Vec<SelectOption>,
+    company: String,
     archived: bool,
     created_from: String,
     created_to: String,
@@ -239,7 +239,8 @@ struct Listed {
     owners: std::collections::HashMap<i64, String>,
     tags: std::collections::HashMap<i64, Vec<String>>,
     owner_options: Vec<(i64, String)>,
-    company_options: Vec<(i64, String)>,
+    /// The name of the company the list is filtered by, for the filter's input.
+    company_name: Option<String>,
     tag_options: Vec<String>,
 }
 
@@ -259,7 +260,7 @@ async fn list(
     .await?;
     let filter = query.filter(&viewer, state.now());
     let sort = filter.sort;
-    let selected_company = filter.company_id;
+    let selected_company = filter.company.clone();
     let loaded = db::run(&state.pool, move |conn| {
         let contacts = queries::list(conn, &filter)?;
         let ids: Vec<i64> = contacts.iter().map(|contact| contact.id).collect();
@@ -271,7 +272,11 @@ async fn list(
             owners: queries::user_names(conn, &owner_ids)?,
             tags: tags::for_contacts(conn, &ids)?,
             owner_options: queries::owner_options(conn, None)?,
-            company_options: queries::company_options(conn, 200, selected_company)?,
+            company_name: match selected_company {
+                Some(CompanyFilter::Id(id)) => queries::company_names(conn, &[id])?.remove(&id),
+                Some(CompanyFilter::Named(name)) => Some(name),
+                None => None,
+            },
             tag_options: tags::all(conn)?,
             contacts,
         })
@@ -284,7 +289,7 @@ async fn list(
         owners,
         mut tags,
         owner_options,
-        company_options,
+        company_name,
         tag_options,
     } = loaded;
     let next_page = if contacts.len() > queries::PAGE_SIZE as usize {
@@ -336,7 +341,7 @@ async fn list(
                 label: name,
             })
             .collect(),
-        companies: options(&company_options, value(&query.company)),
+        company: company_name.unwrap_or_default(),
         archived: value(&query.archived) == "1",
         created_from: value(&query.created_from).to_owned(),
         created_to: value(&query.created_to).to_owned(),
@@ -490,6 +495,7 @@ async fn show(
     let page = viewer.page("");
     let user = viewer.user.clone();
     let csrf_token = page.csrf_token.clone();
+    let now = state.now();
     let loaded = db::run(&state.pool, move |conn| {
         let contact = queries::find(conn, id)?.or_not_found()?;
         let emails = queries::emails(conn, id)?;
@@ -510,7 +516,7 @@ async fn show(
         let entries = timeline::page(conn, Subject::Contact(id), before, view::PAGE_SIZE + 1)?;
         let history = audit::history(conn, &format!("contact {id}"), 50)?;
         let deals = pipeline::panel::load(conn, Subject::Contact(id), &user, &csrf_token)?;
-        let tasks = tasks::panel::load(conn, Linked::Contact(id), &user, &csrf_token)?;
+        let tasks = tasks::panel::load(conn, Linked::Contact(id), &user, &csrf_token, now)?;
         Ok((
             (contact, emails, phones, company, owner, tags),
             (entries, history, deals, tasks),

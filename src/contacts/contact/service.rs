@@ -149,36 +149,26 @@ fn write_details(conn: &mut Conn, contact_id: i64, input: &ContactInput) -> Quer
         .execute(conn)?;
     diesel::delete(contact_phones::table.filter(contact_phones::contact_id.eq(contact_id)))
         .execute(conn)?;
-    let emails: Vec<_> = input
-        .emails
-        .iter()
-        .enumerate()
-        .map(|(position, email)| {
-            (
+    // One single-row statement each: diesel caches their prepared form, where a multi-row
+    // insert is prepared anew for every length.
+    for (position, email) in input.emails.iter().enumerate() {
+        diesel::insert_into(contact_emails::table)
+            .values((
                 contact_emails::contact_id.eq(contact_id),
                 contact_emails::email.eq(email),
                 contact_emails::is_primary.eq(position == 0),
-            )
-        })
-        .collect();
-    diesel::insert_into(contact_emails::table)
-        .values(&emails)
-        .execute(conn)?;
-    let phones: Vec<_> = input
-        .phones
-        .iter()
-        .enumerate()
-        .map(|(position, phone)| {
-            (
+            ))
+            .execute(conn)?;
+    }
+    for (position, phone) in input.phones.iter().enumerate() {
+        diesel::insert_into(contact_phones::table)
+            .values((
                 contact_phones::contact_id.eq(contact_id),
                 contact_phones::phone.eq(phone),
                 contact_phones::is_primary.eq(position == 0),
-            )
-        })
-        .collect();
-    diesel::insert_into(contact_phones::table)
-        .values(&phones)
-        .execute(conn)?;
+            ))
+            .execute(conn)?;
+    }
     tags::set_for_contact(conn, contact_id, &input.tags)
 }
 
@@ -248,6 +238,19 @@ pub fn insert(
     actor: &Actor,
     input: &ContactInput,
 ) -> Result<i64, AppError> {
+    let id = insert_unindexed(conn, now, actor, input)?;
+    search::index_contact(conn, id)?;
+    Ok(id)
+}
+
+/// `insert` without the search index row, for bulk writes that index all their new
+/// contacts at the end of the transaction (`search::index_new_contacts`).
+pub fn insert_unindexed(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    actor: &Actor,
+    input: &ContactInput,
+) -> Result<i64, AppError> {
     check_references(conn, input, None)?;
     let id: i64 = diesel::insert_into(contacts::table)
         .values((
@@ -283,7 +286,6 @@ pub fn insert(
         Some(&target(id)),
         Some(&details),
     )?;
-    search::index_contact(conn, id)?;
     Ok(id)
 }
 

@@ -20,6 +20,7 @@ use crate::contacts::tags;
 use crate::db::schema::{companies as companies_table, users};
 use crate::db::{self, Conn};
 use crate::error::{AppError, FieldErrors};
+use crate::search;
 
 /// Rows written per transaction when bad rows are skipped.
 pub const BATCH_SIZE: usize = 1000;
@@ -137,7 +138,8 @@ pub fn check_rows(
 }
 
 enum Outcome {
-    Created,
+    /// A new record; a new contact's id, to be indexed at the end of its batch.
+    Created(Option<i64>),
     Updated,
     Skipped(String),
 }
@@ -246,13 +248,21 @@ pub fn run(
                     }
                 }
             }
+            let created: Vec<i64> = outcomes
+                .iter()
+                .filter_map(|outcome| match outcome {
+                    Ok(Outcome::Created(id)) => *id,
+                    _ => None,
+                })
+                .collect();
+            search::index_new_contacts(conn, &created).map_err(|err| Stop::App(err.into()))?;
             Ok(outcomes)
         });
         match result {
             Ok(outcomes) => {
                 for (record, outcome) in batch.iter().zip(outcomes) {
                     match outcome {
-                        Ok(Outcome::Created) => summary.created += 1,
+                        Ok(Outcome::Created(_)) => summary.created += 1,
                         Ok(Outcome::Updated) => summary.updated += 1,
                         Ok(Outcome::Skipped(message)) => summary.skipped.push(RowError {
                             line: record.line(),
@@ -326,8 +336,8 @@ fn write_record(
             if let Some(name) = company {
                 input.company_id = Some(company_for(conn, now, actor, name, input.owner_id)?);
             }
-            contacts::insert(conn, now, actor, &input)?;
-            Ok(Outcome::Created)
+            let id = contacts::insert_unindexed(conn, now, actor, &input)?;
+            Ok(Outcome::Created(Some(id)))
         }
         Record::Company { input, present, .. } => {
             let existing = match &input.domain {
@@ -341,7 +351,7 @@ fn write_record(
             };
             let Some(company) = existing else {
                 companies::insert(conn, now, actor, input)?;
-                return Ok(Outcome::Created);
+                return Ok(Outcome::Created(None));
             };
             if options.on_duplicate == OnDuplicate::Skip {
                 return Ok(Outcome::Skipped(format!(
