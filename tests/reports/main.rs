@@ -884,14 +884,15 @@ async fn seeded_deals_have_a_history_that_ends_in_their_status() {
         .load(conn)
         .expect("deals");
     assert_eq!(rows.len(), 300);
-    let moves: Vec<(
+    type Move = (
         i64,
         Option<i64>,
         Option<i64>,
         Option<String>,
         String,
         NaiveDateTime,
-    )> = deal_stage_moves::table
+    );
+    let moves: Vec<Move> = deal_stage_moves::table
         .inner_join(deals::table)
         .filter(deals::pipeline_id.eq(seeded.pipeline_id))
         .order((
