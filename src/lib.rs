@@ -11,6 +11,7 @@ pub mod db;
 pub mod email;
 pub mod error;
 pub mod home;
+pub mod leads;
 pub mod pipeline;
 pub mod reports;
 pub mod search;

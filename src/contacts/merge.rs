@@ -357,6 +357,7 @@ pub fn merge_contacts(
             conn,
             &NewEntry {
                 deal_id: None,
+                lead_id: None,
                 contact_id: Some(keep.id),
                 company_id,
                 kind: Kind::Change,
@@ -489,6 +490,7 @@ pub fn merge_companies(
             conn,
             &NewEntry {
                 deal_id: None,
+                lead_id: None,
                 contact_id: None,
                 company_id: Some(keep.id),
                 kind: Kind::Change,

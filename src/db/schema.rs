@@ -175,6 +175,7 @@ diesel::table! {
         contact_id -> Nullable<BigInt>,
         company_id -> Nullable<BigInt>,
         deal_id -> Nullable<BigInt>,
+        lead_id -> Nullable<BigInt>,
         kind -> Text,
         author_id -> Nullable<BigInt>,
         occurred_at -> Timestamp,
@@ -356,3 +357,138 @@ diesel::joinable!(tasks -> deals (deal_id));
 diesel::joinable!(tasks -> contacts (contact_id));
 diesel::joinable!(tasks -> companies (company_id));
 diesel::joinable!(timeline_entries -> deals (deal_id));
+
+diesel::table! {
+    leads (id) {
+        id -> BigInt,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        company_name -> Nullable<Text>,
+        job_title -> Nullable<Text>,
+        company_size -> Nullable<Integer>,
+        industry -> Nullable<Text>,
+        country -> Nullable<Text>,
+        website -> Nullable<Text>,
+        source -> Text,
+        status -> Text,
+        owner_id -> Nullable<BigInt>,
+        score -> BigInt,
+        grade -> Text,
+        scored_version -> BigInt,
+        converted_contact_id -> Nullable<BigInt>,
+        converted_company_id -> Nullable<BigInt>,
+        converted_deal_id -> Nullable<BigInt>,
+        converted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    lead_tags (lead_id, tag_id) {
+        lead_id -> BigInt,
+        tag_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lead_events (id) {
+        id -> BigInt,
+        lead_id -> Nullable<BigInt>,
+        visitor_id -> Nullable<Text>,
+        name -> Text,
+        properties -> Text,
+        occurred_at -> Timestamp,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lead_adjustments (id) {
+        id -> BigInt,
+        lead_id -> BigInt,
+        points -> BigInt,
+        reason -> Text,
+        author_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lead_score_changes (id) {
+        id -> BigInt,
+        lead_id -> BigInt,
+        score -> BigInt,
+        grade -> Text,
+        previous_score -> BigInt,
+        previous_grade -> Text,
+        reason -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scoring_groups (id) {
+        id -> BigInt,
+        name -> Text,
+        cap -> Nullable<BigInt>,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scoring_rules (id) {
+        id -> BigInt,
+        kind -> Text,
+        group_id -> Nullable<BigInt>,
+        field -> Nullable<Text>,
+        operator -> Nullable<Text>,
+        value -> Nullable<Text>,
+        event_name -> Nullable<Text>,
+        filter_key -> Nullable<Text>,
+        filter_operator -> Nullable<Text>,
+        filter_value -> Nullable<Text>,
+        counting -> Nullable<Text>,
+        rule_cap -> Nullable<BigInt>,
+        half_life_days -> Nullable<Integer>,
+        points -> BigInt,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    scoring_grades (id) {
+        id -> BigInt,
+        name -> Text,
+        min_points -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(leads -> users (owner_id));
+diesel::joinable!(lead_tags -> leads (lead_id));
+diesel::joinable!(lead_tags -> tags (tag_id));
+diesel::joinable!(lead_events -> leads (lead_id));
+diesel::joinable!(lead_adjustments -> leads (lead_id));
+diesel::joinable!(lead_score_changes -> leads (lead_id));
+diesel::joinable!(scoring_rules -> scoring_groups (group_id));
+diesel::joinable!(timeline_entries -> leads (lead_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    leads,
+    lead_tags,
+    lead_events,
+    lead_adjustments,
+    lead_score_changes,
+    tags,
+);
+diesel::allow_tables_to_appear_in_same_query!(leads, users);
+diesel::allow_tables_to_appear_in_same_query!(leads, timeline_entries);
+diesel::allow_tables_to_appear_in_same_query!(lead_adjustments, users);
+diesel::allow_tables_to_appear_in_same_query!(scoring_rules, scoring_groups);

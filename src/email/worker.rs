@@ -1,6 +1,7 @@
 //! The delivery worker: a thread inside `rapport serve` that sends due emails, retries
 //! transient failures with exponential backoff and stops cleanly between two emails. Each
-//! poll first queues the reminders of tasks that fell due.
+//! poll first queues the reminders of tasks that fell due and rescores a batch of the leads
+//! that a change of the scoring rules left behind.
 
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -119,10 +120,12 @@ impl Worker {
         tracing::info!(transport = %self.transport.describe(), "email worker started");
         loop {
             self.queue_task_reminders();
+            let rescored = self.rescore_leads();
             if let Err(err) = self.deliver_due(signal) {
                 tracing::error!(error = %err, "email worker could not read the outbox");
             }
-            if signal.wait(self.poll_interval) {
+            // While leads wait to be rescored, go straight on with the next batch.
+            if rescored && signal.stopping() || !rescored && signal.wait(self.poll_interval) {
                 break;
             }
         }
@@ -141,6 +144,31 @@ impl Worker {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "task reminders queued"),
             Err(err) => tracing::error!(error = %err, "could not queue task reminders"),
+        }
+    }
+
+    /// One batch of the rescoring a rule change started; whether it found leads to rescore.
+    fn rescore_leads(&self) -> bool {
+        let rescored = self
+            .pool
+            .get()
+            .map_err(crate::error::AppError::from)
+            .and_then(|mut conn| {
+                Ok(crate::leads::scoring::rescore_pending(
+                    &mut conn,
+                    self.clock.now(),
+                )?)
+            });
+        match rescored {
+            Ok(0) => false,
+            Ok(count) => {
+                tracing::debug!(count, "leads rescored");
+                true
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "could not rescore leads");
+                false
+            }
         }
     }
 

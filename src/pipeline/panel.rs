@@ -52,6 +52,8 @@ pub fn load(
             queries::count_of_company(conn, id)?,
             format!("/deals/new?company={id}"),
         ),
+        // A lead has no deals until it is converted.
+        Subject::Lead(_) => (Vec::new(), 0, String::new()),
     };
     let stage_ids: Vec<i64> = deals.iter().map(|deal| deal.stage_id).collect();
     let stages = model::stage_names(conn, &stage_ids)?;

@@ -223,6 +223,7 @@ pub fn set_completed(
                     contact_id,
                     company_id,
                     deal_id,
+                    lead_id: None,
                     kind: Kind::Task,
                     author_id: Some(user.id),
                     occurred_at: now,

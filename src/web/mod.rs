@@ -62,6 +62,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::home::configure(cfg);
     crate::auth::configure(cfg);
     crate::contacts::configure(cfg);
+    crate::leads::configure(cfg);
     crate::pipeline::configure(cfg);
     crate::tasks::configure(cfg);
     crate::reports::configure(cfg);
@@ -73,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(extract::require::<Administer>))
             .configure(crate::auth::admin::configure)
             .configure(crate::pipeline::admin::configure)
+            .configure(crate::leads::scoring::admin::configure)
             .configure(crate::email::routes::configure)
             .configure(crate::audit::routes::configure),
     );

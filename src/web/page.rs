@@ -88,6 +88,7 @@ fn navigation(user: &User, path: &str) -> Vec<NavLink> {
     // (label, link, the path prefix that marks the section as the current one)
     let mut links = vec![("Home", "/", None)];
     if user.role.can(Permission::ViewCustomers) {
+        links.push(("Leads", "/leads", Some("/leads")));
         links.push(("Contacts", "/contacts", Some("/contacts")));
         links.push(("Companies", "/companies", Some("/companies")));
         links.push(("Pipeline", "/pipeline", Some("/pipeline")));

@@ -275,6 +275,7 @@ async fn sorting_by_created_and_by_activity_pages_through_every_company_once() {
             &mut app.conn(),
             &NewEntry {
                 deal_id: None,
+                lead_id: None,
                 contact_id: None,
                 company_id: Some(ids[index]),
                 kind: Kind::Call,
@@ -346,6 +347,7 @@ async fn the_list_filters_by_owner_tag_archive_dates_and_inactivity() {
         &mut app.conn(),
         &NewEntry {
             deal_id: None,
+            lead_id: None,
             contact_id: None,
             company_id: Some(theirs),
             kind: Kind::Note,
@@ -768,6 +770,7 @@ async fn only_an_admin_deletes_a_company_and_its_contacts_stay_without_it() {
         &mut app.conn(),
         &NewEntry {
             deal_id: None,
+            lead_id: None,
             contact_id: Some(contact_id),
             company_id: Some(id),
             kind: Kind::Call,
@@ -1124,6 +1127,7 @@ async fn the_company_page_shows_its_contacts_and_pages_its_timeline_with_the_bef
             &mut app.conn(),
             &NewEntry {
                 deal_id: None,
+                lead_id: None,
                 contact_id: None,
                 company_id: Some(id),
                 kind: Kind::Note,

@@ -255,6 +255,7 @@ async fn sorting_by_created_or_activity_pages_newest_first_and_keeps_the_filters
                 conn,
                 &NewEntry {
                     deal_id: None,
+                    lead_id: None,
                     contact_id: Some(contact_id),
                     company_id: None,
                     kind: Kind::Note,
@@ -387,6 +388,7 @@ async fn the_list_filters_by_created_and_updated_dates_and_by_inactivity() {
                 conn,
                 &NewEntry {
                     deal_id: None,
+                    lead_id: None,
                     contact_id: Some(contact_id),
                     company_id: None,
                     kind: Kind::Call,
@@ -1191,6 +1193,7 @@ async fn the_contact_timeline_pages_back_through_older_entries() {
                 conn,
                 &NewEntry {
                     deal_id: None,
+                    lead_id: None,
                     contact_id: Some(id),
                     company_id: None,
                     kind: Kind::Note,

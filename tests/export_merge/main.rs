@@ -107,6 +107,7 @@ fn note(app: &TestApp, contact_id: Option<i64>, company_id: Option<i64>, body: &
         &mut app.conn(),
         &NewEntry {
             deal_id: None,
+            lead_id: None,
             contact_id,
             company_id,
             kind: Kind::Note,

@@ -59,6 +59,7 @@ fn log_call(app: &TestApp, contact_id: i64, by: &TestUser) {
         &mut app.conn(),
         &NewEntry {
             deal_id: None,
+            lead_id: None,
             contact_id: Some(contact_id),
             company_id: None,
             kind: Kind::Call,

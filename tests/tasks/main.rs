@@ -1116,6 +1116,7 @@ async fn a_reps_home_page_shows_their_day() {
                 contact_id,
                 company_id,
                 deal_id: None,
+                lead_id: None,
                 kind: Kind::Note,
                 author_id: Some(other.id),
                 occurred_at: at,

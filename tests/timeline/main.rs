@@ -298,6 +298,7 @@ async fn a_long_timeline_is_paged_with_a_link_to_older_entries() {
                 conn,
                 &rapport::contacts::timeline::NewEntry {
                     deal_id: None,
+                    lead_id: None,
                     contact_id: Some(ada),
                     company_id: None,
                     kind: rapport::contacts::timeline::Kind::Note,

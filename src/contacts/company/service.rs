@@ -96,6 +96,7 @@ fn change_entry_by(
         conn,
         &NewEntry {
             deal_id: None,
+            lead_id: None,
             contact_id: None,
             company_id: Some(id),
             kind: Kind::Change,

@@ -184,6 +184,7 @@ fn change_entry(
         conn,
         &NewEntry {
             deal_id: None,
+            lead_id: None,
             contact_id: Some(contact_id),
             company_id,
             kind: Kind::Change,

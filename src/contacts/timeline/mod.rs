@@ -23,6 +23,10 @@ pub enum Kind {
     Deal,
     /// A task linked to this customer was completed.
     Task,
+    /// A behavioural event (a page view, a form submission, an event sent to the API).
+    Event,
+    /// A lead's grade changed.
+    Score,
 }
 
 impl Kind {
@@ -35,6 +39,8 @@ impl Kind {
             Kind::Change => "change",
             Kind::Deal => "deal",
             Kind::Task => "task",
+            Kind::Event => "event",
+            Kind::Score => "score",
         }
     }
 
@@ -47,6 +53,8 @@ impl Kind {
             Kind::Change,
             Kind::Deal,
             Kind::Task,
+            Kind::Event,
+            Kind::Score,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)
@@ -54,7 +62,10 @@ impl Kind {
 
     /// Whether this kind is an interaction with the customer (it moves "last activity").
     pub fn is_activity(self) -> bool {
-        !matches!(self, Kind::Change | Kind::Deal | Kind::Task)
+        !matches!(
+            self,
+            Kind::Change | Kind::Deal | Kind::Task | Kind::Event | Kind::Score
+        )
     }
 }
 
@@ -63,6 +74,18 @@ impl Kind {
 pub enum Subject {
     Contact(i64),
     Company(i64),
+    Lead(i64),
+}
+
+impl Subject {
+    /// The record's page.
+    pub fn path(self) -> String {
+        match self {
+            Subject::Contact(id) => format!("/contacts/{id}"),
+            Subject::Company(id) => format!("/companies/{id}"),
+            Subject::Lead(id) => format!("/leads/{id}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +94,8 @@ pub struct NewEntry<'a> {
     pub company_id: Option<i64>,
     /// The deal the entry is about; the page links to it.
     pub deal_id: Option<i64>,
+    /// The lead whose timeline the entry is on (kept when the lead is converted).
+    pub lead_id: Option<i64>,
     pub kind: Kind,
     pub author_id: Option<i64>,
     pub occurred_at: NaiveDateTime,
@@ -93,6 +118,25 @@ pub struct Entry {
     pub author_name: Option<String>,
 }
 
+impl<'a> NewEntry<'a> {
+    /// An entry written by Rapport itself rather than a person; the caller names its
+    /// subject (`lead_id: Some(..), ..NewEntry::system(..)`).
+    pub fn system(kind: Kind, occurred_at: NaiveDateTime, body: &'a str) -> Self {
+        Self {
+            contact_id: None,
+            company_id: None,
+            deal_id: None,
+            lead_id: None,
+            kind,
+            author_id: None,
+            occurred_at,
+            body,
+            outcome: None,
+            duration_minutes: None,
+        }
+    }
+}
+
 /// Appends an entry in the caller's transaction; an interaction also becomes the record's
 /// (and its company's) last activity.
 pub fn add(conn: &mut Conn, entry: &NewEntry<'_>) -> QueryResult<i64> {
@@ -101,6 +145,7 @@ pub fn add(conn: &mut Conn, entry: &NewEntry<'_>) -> QueryResult<i64> {
             timeline_entries::contact_id.eq(entry.contact_id),
             timeline_entries::company_id.eq(entry.company_id),
             timeline_entries::deal_id.eq(entry.deal_id),
+            timeline_entries::lead_id.eq(entry.lead_id),
             timeline_entries::kind.eq(entry.kind.as_str()),
             timeline_entries::author_id.eq(entry.author_id),
             timeline_entries::occurred_at.eq(entry.occurred_at),
@@ -170,6 +215,7 @@ pub fn page(
     query = match subject {
         Subject::Contact(id) => query.filter(timeline_entries::contact_id.eq(id)),
         Subject::Company(id) => query.filter(timeline_entries::company_id.eq(id)),
+        Subject::Lead(id) => query.filter(timeline_entries::lead_id.eq(id)),
     };
     if let Some((at, id)) = before {
         query = query.filter(

@@ -1,4 +1,5 @@
-//! Adding to a timeline: a note, or a logged call or meeting, on a contact or a company.
+//! Adding to a timeline: a note, or a logged call or meeting, on a contact, a company or a
+//! lead.
 //! Plain form posts answer 303 back to the record's timeline; htmx requests
 //! (`HX-Request: true`) get the re-rendered timeline section instead. Refused input is shown
 //! next to its field with status 422, and nothing is saved.
@@ -15,7 +16,7 @@ use serde::Deserialize;
 use super::view::{PAGE_SIZE, TimelineForm, TimelineView};
 use super::{Kind, NewEntry, Subject, mentions};
 use crate::auth::policy::{ViewCustomers, record_rights};
-use crate::db::schema::{companies, contacts};
+use crate::db::schema::{companies, contacts, leads};
 use crate::db::{self, Conn};
 use crate::error::{AppError, FieldErrors, OrNotFound};
 use crate::web::AppState;
@@ -24,12 +25,12 @@ use crate::web::page::{Page, redirect, render_with_status};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/{kind:contacts|companies}/{id}/notes")
+        web::resource("/{kind:contacts|companies|leads}/{id}/notes")
             .app_data(form_config())
             .route(web::post().to(add_note)),
     )
     .service(
-        web::resource("/{kind:contacts|companies}/{id}/activities")
+        web::resource("/{kind:contacts|companies|leads}/{id}/activities")
             .app_data(form_config())
             .route(web::post().to(add_activity)),
     );
@@ -46,6 +47,7 @@ impl SubjectPath {
     fn subject(&self) -> Subject {
         match self.kind.as_str() {
             "contacts" => Subject::Contact(self.id),
+            "leads" => Subject::Lead(self.id),
             _ => Subject::Company(self.id),
         }
     }
@@ -108,14 +110,23 @@ fn find_record(conn: &mut Conn, subject: Subject) -> QueryResult<Option<Record>>
                     company_id: Some(id),
                 })
             }),
+        Subject::Lead(id) => leads::table
+            .find(id)
+            .select((leads::first_name, leads::last_name, leads::owner_id))
+            .first::<(String, String, Option<i64>)>(conn)
+            .optional()
+            .map(|found| {
+                found.map(|(first, last, owner_id)| Record {
+                    name: format!("{first} {last}").trim().to_owned(),
+                    owner_id,
+                    company_id: None,
+                })
+            }),
     }
 }
 
 fn base_path(subject: Subject) -> String {
-    match subject {
-        Subject::Contact(id) => format!("/contacts/{id}"),
-        Subject::Company(id) => format!("/companies/{id}"),
-    }
+    subject.path()
 }
 
 /// The record, if it exists and the user may add to its timeline.
@@ -290,9 +301,13 @@ async fn add_note(
                 conn,
                 &NewEntry {
                     deal_id: None,
+                    lead_id: match subject {
+                        Subject::Lead(id) => Some(id),
+                        Subject::Contact(_) | Subject::Company(_) => None,
+                    },
                     contact_id: match subject {
                         Subject::Contact(id) => Some(id),
-                        Subject::Company(_) => None,
+                        Subject::Company(_) | Subject::Lead(_) => None,
                     },
                     company_id,
                     kind: Kind::Note,
@@ -474,9 +489,13 @@ async fn add_activity(
                 conn,
                 &NewEntry {
                     deal_id: None,
+                    lead_id: match subject {
+                        Subject::Lead(id) => Some(id),
+                        Subject::Contact(_) | Subject::Company(_) => None,
+                    },
                     contact_id: match subject {
                         Subject::Contact(id) => Some(id),
-                        Subject::Company(_) => None,
+                        Subject::Company(_) | Subject::Lead(_) => None,
                     },
                     company_id,
                     kind: activity.kind,

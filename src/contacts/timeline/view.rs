@@ -180,10 +180,7 @@ impl TimelineView {
         tz: chrono_tz::Tz,
         can_add: bool,
     ) -> Self {
-        let base_path = match subject {
-            Subject::Contact(id) => format!("/contacts/{id}"),
-            Subject::Company(id) => format!("/companies/{id}"),
-        };
+        let base_path = subject.path();
         let older = if entries.len() > PAGE_SIZE as usize {
             entries.truncate(PAGE_SIZE as usize);
             entries.last().map(|last| {

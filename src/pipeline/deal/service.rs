@@ -121,6 +121,7 @@ fn tell_customers(
         contact_id,
         company_id,
         deal_id: Some(deal_id),
+        lead_id: None,
         kind: Kind::Deal,
         author_id,
         occurred_at: at,

@@ -1,0 +1,721 @@
+//! `/leads`: the prioritised list (highest score first) with filters and bulk actions, the
+//! lead page with its score explained line by line, and the forms to create and edit leads.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web_flash_messages::FlashMessage;
+use askama::Template;
+use serde::Deserialize;
+
+use super::model::{Lead, LeadForm, Source, Status};
+use super::queries::{self, Cursor, ListFilter};
+use super::scoring::{self, engine::LineKind, engine::Points};
+use super::service::{self, BulkAction};
+use crate::audit::{self, Action};
+use crate::auth::policy::{CreateCustomers, ViewCustomers, record_rights};
+use crate::contacts::contact::queries::{owner_options, user_names};
+use crate::contacts::tags;
+use crate::contacts::timeline::view::{self, TimelineView};
+use crate::contacts::timeline::{self, Subject};
+use crate::db;
+use crate::error::{AppError, FieldErrors, OrNotFound};
+use crate::web::AppState;
+use crate::web::extract::{Authorized, CurrentUser};
+use crate::web::format;
+use crate::web::page::{Page, redirect, render, render_with_status};
+
+type Viewer = Authorized<ViewCustomers>;
+type Creator = Authorized<CreateCustomers>;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/leads", web::get().to(list))
+        .route("/leads", web::post().to(create))
+        .route("/leads/new", web::get().to(new_form))
+        .route("/leads/bulk", web::post().to(bulk))
+        .route("/leads/{id}", web::get().to(show))
+        .route("/leads/{id}", web::post().to(update))
+        .route("/leads/{id}/edit", web::get().to(edit_form))
+        .route("/leads/{id}/adjustments", web::post().to(adjust));
+}
+
+async fn denied(
+    state: &AppState,
+    current: &CurrentUser,
+    req: &HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (now, actor) = (state.now(), current.actor());
+    let target = format!("{} {}", req.method(), req.path());
+    db::run(&state.pool, move |conn| {
+        audit::record(
+            conn,
+            now,
+            &actor,
+            Action::AuthorizationDenied,
+            Some(&target),
+            None,
+        )?;
+        Ok(())
+    })
+    .await?;
+    Err(AppError::Forbidden)
+}
+
+pub struct SelectOption {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+fn options<'a>(
+    items: impl IntoIterator<Item = (String, String)> + 'a,
+    selected: &str,
+) -> Vec<SelectOption> {
+    items
+        .into_iter()
+        .map(|(value, label)| SelectOption {
+            selected: value == selected,
+            value,
+            label,
+        })
+        .collect()
+}
+
+fn source_options(selected: &str) -> Vec<SelectOption> {
+    options(
+        Source::ALL
+            .iter()
+            .map(|source| (source.as_str().to_owned(), source.label().to_owned())),
+        selected,
+    )
+}
+
+fn status_options(statuses: &[Status], selected: &str) -> Vec<SelectOption> {
+    options(
+        statuses
+            .iter()
+            .map(|status| (status.as_str().to_owned(), status.label().to_owned())),
+        selected,
+    )
+}
+
+fn user_options(users: &[(i64, String)], selected: &str) -> Vec<SelectOption> {
+    options(
+        users
+            .iter()
+            .map(|(id, name)| (id.to_string(), name.clone())),
+        selected,
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// The list
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    source: Option<String>,
+    owner: Option<String>,
+    grade: Option<String>,
+    tag: Option<String>,
+    after: Option<String>,
+}
+
+fn value(field: &Option<String>) -> &str {
+    field.as_deref().map(str::trim).unwrap_or("")
+}
+
+impl ListQuery {
+    fn link(&self, after: &str) -> String {
+        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+        for (name, field) in [
+            ("status", &self.status),
+            ("source", &self.source),
+            ("owner", &self.owner),
+            ("grade", &self.grade),
+            ("tag", &self.tag),
+        ] {
+            if !value(field).is_empty() {
+                serializer.append_pair(name, value(field));
+            }
+        }
+        serializer.append_pair("after", after);
+        format!("/leads?{}", serializer.finish())
+    }
+
+    fn filter(&self, me: &CurrentUser) -> ListFilter {
+        let text = |field: &Option<String>| Some(value(field).to_owned()).filter(|v| !v.is_empty());
+        ListFilter {
+            status: text(&self.status).filter(|status| Status::parse(status).is_ok()),
+            source: text(&self.source).filter(|source| Source::parse(source).is_ok()),
+            owner_id: match value(&self.owner) {
+                "mine" => Some(me.user.id),
+                other => other.parse().ok(),
+            },
+            grade: text(&self.grade).map(|grade| grade.to_lowercase()),
+            tag: text(&self.tag).map(|tag| tag.to_lowercase()),
+            after: Cursor::parse(value(&self.after)),
+        }
+    }
+}
+
+struct Row {
+    id: i64,
+    name: String,
+    email: String,
+    company: String,
+    source: &'static str,
+    status: &'static str,
+    owner: String,
+    score: String,
+    grade: String,
+    tags: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "leads/list.html")]
+struct ListPage {
+    page: Page,
+    rows: Vec<Row>,
+    statuses: Vec<SelectOption>,
+    sources: Vec<SelectOption>,
+    owners: Vec<SelectOption>,
+    mine: bool,
+    grades: Vec<SelectOption>,
+    tags: Vec<SelectOption>,
+    filtered: bool,
+    next_page: Option<String>,
+    can_create: bool,
+    bulk_owners: Vec<SelectOption>,
+    bulk_statuses: Vec<SelectOption>,
+    rescoring: Option<(i64, i64)>,
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let filter = query.filter(&viewer);
+    let (leads, next, owners, lead_tags, owner_list, tag_list, grade_names, progress) =
+        db::run(&state.pool, move |conn| {
+            let (leads, next) = queries::list(conn, &filter)?;
+            let ids: Vec<i64> = leads.iter().map(|lead| lead.id).collect();
+            let owner_ids: Vec<i64> = leads.iter().filter_map(|lead| lead.owner_id).collect();
+            let scale = scoring::rules::grades(conn)?;
+            let mut grade_names: Vec<String> = scale
+                .grades()
+                .iter()
+                .map(|grade| grade.name.clone())
+                .collect();
+            grade_names.push(scale.lowest().to_owned());
+            Ok((
+                leads,
+                next,
+                user_names(conn, &owner_ids)?,
+                queries::tags_of(conn, &ids)?,
+                owner_options(conn, None)?,
+                tags::all(conn)?,
+                grade_names,
+                scoring::progress(conn)?,
+            ))
+        })
+        .await?;
+    let mut lead_tags = lead_tags;
+    let rows = leads
+        .iter()
+        .map(|lead: &Lead| Row {
+            id: lead.id,
+            name: lead.name(),
+            email: lead.email.clone().unwrap_or_default(),
+            company: lead.company_name.clone().unwrap_or_default(),
+            source: Source::label_of(&lead.source),
+            status: Status::label_of(&lead.status),
+            owner: lead
+                .owner_id
+                .and_then(|id| owners.get(&id).cloned())
+                .unwrap_or_default(),
+            score: Points(lead.score).unsigned_label(),
+            grade: lead.grade.clone(),
+            tags: lead_tags.remove(&lead.id).unwrap_or_default(),
+        })
+        .collect();
+    let filtered = [
+        &query.status,
+        &query.source,
+        &query.owner,
+        &query.grade,
+        &query.tag,
+    ]
+    .iter()
+    .any(|field| !value(field).is_empty());
+    let owner = value(&query.owner);
+    render(&ListPage {
+        page: viewer.page("Leads"),
+        rows,
+        statuses: status_options(&Status::ALL, value(&query.status)),
+        sources: source_options(value(&query.source)),
+        owners: user_options(&owner_list, owner),
+        mine: owner == "mine",
+        grades: options(
+            grade_names.into_iter().map(|name| (name.clone(), name)),
+            &value(&query.grade).to_lowercase(),
+        ),
+        tags: options(
+            tag_list.into_iter().map(|name| (name.clone(), name)),
+            &value(&query.tag).to_lowercase(),
+        ),
+        filtered,
+        next_page: next.map(|cursor| query.link(&cursor.encode())),
+        can_create: viewer
+            .user
+            .role
+            .can(crate::auth::policy::Permission::CreateCustomers),
+        bulk_owners: user_options(&owner_list, ""),
+        bulk_statuses: status_options(&Status::SETTABLE, ""),
+        rescoring: Some(progress).filter(|(done, total)| done < total),
+    })
+}
+
+/// The bulk form posts `ids` as repeated fields, which is why it is read by hand.
+fn bulk_action(body: &[u8]) -> Result<(Vec<i64>, BulkAction), AppError> {
+    let mut ids = Vec::new();
+    let (mut action, mut owner, mut status) = (String::new(), String::new(), String::new());
+    for (name, value) in url::form_urlencoded::parse(body) {
+        match name.as_ref() {
+            "ids" => ids.extend(value.parse::<i64>().ok()),
+            "action" => action = value.into_owned(),
+            "owner_id" => owner = value.into_owned(),
+            "status" => status = value.into_owned(),
+            _ => {}
+        }
+    }
+    if ids.is_empty() {
+        return Err(AppError::BadRequest(
+            "Select at least one lead first.".to_owned(),
+        ));
+    }
+    let action = match action.as_str() {
+        "assign" => BulkAction::Assign(match owner.trim() {
+            "" => None,
+            raw => Some(
+                raw.parse()
+                    .map_err(|_| AppError::BadRequest("Choose an owner.".to_owned()))?,
+            ),
+        }),
+        "status" => {
+            BulkAction::SetStatus(Status::parse_settable(&status).map_err(AppError::BadRequest)?)
+        }
+        _ => return Err(AppError::BadRequest("Choose an action.".to_owned())),
+    };
+    ids.sort_unstable();
+    ids.dedup();
+    Ok((ids, action))
+}
+
+async fn bulk(
+    state: web::Data<AppState>,
+    me: Creator,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let (ids, action) = bulk_action(&body)?;
+    let (user, actor, now) = (me.user.clone(), me.actor(), state.now());
+    let outcome = db::run(&state.pool, move |conn| {
+        service::bulk(conn, &user, &actor, &ids, &action, now)
+    })
+    .await;
+    let (changed, skipped) = match outcome {
+        Err(AppError::Invalid(errors)) => {
+            let message = errors.get("owner_id").cloned().unwrap_or_default();
+            return Err(AppError::BadRequest(message));
+        }
+        other => other?,
+    };
+    let changed = match changed {
+        1 => "Updated 1 lead.".to_owned(),
+        n => format!("Updated {n} leads."),
+    };
+    if skipped > 0 {
+        FlashMessage::warning(format!(
+            "{changed} Skipped {skipped} you may not change, converted or unchanged."
+        ))
+        .send();
+    } else {
+        FlashMessage::success(changed).send();
+    }
+    Ok(redirect("/leads"))
+}
+
+// ---------------------------------------------------------------------------------------
+// The form
+
+#[derive(Template)]
+#[template(path = "leads/form.html")]
+struct FormPage {
+    page: Page,
+    lead_id: Option<i64>,
+    form: LeadForm,
+    errors: FieldErrors,
+    sources: Vec<SelectOption>,
+    statuses: Vec<SelectOption>,
+    owners: Vec<SelectOption>,
+}
+
+async fn form_page(
+    state: &AppState,
+    me: &CurrentUser,
+    lead_id: Option<i64>,
+    form: LeadForm,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let owners = db::run(&state.pool, |conn| Ok(owner_options(conn, None)?)).await?;
+    let title = if lead_id.is_some() {
+        "Edit lead"
+    } else {
+        "New lead"
+    };
+    render_with_status(
+        status,
+        &FormPage {
+            page: me.page(title),
+            lead_id,
+            sources: source_options(if form.source.is_empty() {
+                "manual"
+            } else {
+                &form.source
+            }),
+            statuses: status_options(&Status::SETTABLE, &form.status),
+            owners: user_options(&owners, &form.owner_id),
+            form,
+            errors,
+        },
+    )
+}
+
+async fn new_form(state: web::Data<AppState>, me: Creator) -> Result<HttpResponse, AppError> {
+    let form = LeadForm {
+        owner_id: me.user.id.to_string(),
+        ..LeadForm::default()
+    };
+    form_page(&state, &me, None, form, FieldErrors::new(), StatusCode::OK).await
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    me: Creator,
+    form: web::Form<LeadForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let input = match form.parse(Source::Manual) {
+        Ok(input) => input,
+        Err(errors) => {
+            return form_page(
+                &state,
+                &me,
+                None,
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let (user, actor, now) = (me.user.clone(), me.actor(), state.now());
+    let created = db::run(&state.pool, move |conn| {
+        service::create(conn, &user, &actor, &input, now)
+    })
+    .await;
+    match created {
+        Ok(id) => {
+            FlashMessage::success("Lead created.").send();
+            Ok(redirect(&format!("/leads/{id}")))
+        }
+        Err(AppError::Invalid(errors)) => {
+            form_page(
+                &state,
+                &me,
+                None,
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(err) => Err(err),
+    }
+}
+
+async fn edit_form(
+    state: web::Data<AppState>,
+    me: Viewer,
+    path: web::Path<i64>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let (lead, tag_names) = db::run(&state.pool, move |conn| {
+        let lead = queries::find(conn, id)?.or_not_found()?;
+        let tags = queries::tags_of(conn, &[id])?
+            .remove(&id)
+            .unwrap_or_default();
+        Ok((lead, tags))
+    })
+    .await?;
+    if !record_rights(&me.user, lead.owner_id).edit {
+        return denied(&state, &me, &req).await;
+    }
+    let form = LeadForm::of(&lead, &tag_names);
+    form_page(
+        &state,
+        &me,
+        Some(id),
+        form,
+        FieldErrors::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    me: Viewer,
+    path: web::Path<i64>,
+    form: web::Form<LeadForm>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let form = form.into_inner();
+    let input = match form.parse(Source::Manual) {
+        Ok(input) => input,
+        Err(errors) => {
+            return form_page(
+                &state,
+                &me,
+                Some(id),
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let Some(version) = form.version else {
+        return Err(AppError::BadRequest(
+            "The form is missing its version.".to_owned(),
+        ));
+    };
+    let (user, actor, now) = (me.user.clone(), me.actor(), state.now());
+    let updated = db::run(&state.pool, move |conn| {
+        service::update(conn, &user, &actor, id, version, &input, now)
+    })
+    .await;
+    match updated {
+        Ok(()) => {
+            FlashMessage::success("Lead saved.").send();
+            Ok(redirect(&format!("/leads/{id}")))
+        }
+        Err(AppError::Forbidden) => denied(&state, &me, &req).await,
+        Err(AppError::Invalid(errors)) => {
+            form_page(
+                &state,
+                &me,
+                Some(id),
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(AppError::Conflict(message)) => {
+            // The form reloads with the stored values and version; the user's own values are
+            // lost only if they choose to leave the page.
+            let (lead, tag_names) = db::run(&state.pool, move |conn| {
+                let lead = queries::find(conn, id)?.or_not_found()?;
+                let tags = queries::tags_of(conn, &[id])?
+                    .remove(&id)
+                    .unwrap_or_default();
+                Ok((lead, tags))
+            })
+            .await?;
+            let stored = LeadForm::of(&lead, &tag_names);
+            let mut errors = FieldErrors::new();
+            errors.add(FieldErrors::FORM, message);
+            let mine = LeadForm {
+                version: stored.version,
+                ..form
+            };
+            form_page(&state, &me, Some(id), mine, errors, StatusCode::CONFLICT).await
+        }
+        Err(err) => Err(err),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The lead page
+
+struct BreakdownLine {
+    points: String,
+    label: String,
+    group: String,
+    negative: bool,
+    kind: &'static str,
+}
+
+struct HistoryRow {
+    at: String,
+    score: String,
+    change: String,
+    grade: String,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "leads/show.html")]
+struct ShowPage {
+    page: Page,
+    lead: Lead,
+    name: String,
+    source: &'static str,
+    status: &'static str,
+    owner: String,
+    tags: Vec<String>,
+    score: String,
+    grade: String,
+    lines: Vec<BreakdownLine>,
+    history: Vec<HistoryRow>,
+    can_edit: bool,
+    timeline: TimelineView,
+    adjust_errors: FieldErrors,
+}
+
+#[derive(Debug, Deserialize)]
+struct ShowQuery {
+    before: Option<String>,
+}
+
+async fn show(
+    state: web::Data<AppState>,
+    me: Viewer,
+    path: web::Path<i64>,
+    query: web::Query<ShowQuery>,
+) -> Result<HttpResponse, AppError> {
+    show_page(
+        &state,
+        &me,
+        path.into_inner(),
+        query.before.as_deref(),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn show_page(
+    state: &AppState,
+    me: &CurrentUser,
+    id: i64,
+    before: Option<&str>,
+    adjust_errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let before = before.and_then(view::parse_cursor);
+    let now = state.now();
+    let (lead, breakdown, tag_names, owner, history, entries) = db::run(&state.pool, move |conn| {
+        let lead = queries::find(conn, id)?.or_not_found()?;
+        let breakdown = scoring::explain(conn, &lead, now)?;
+        let tags = queries::tags_of(conn, &[id])?
+            .remove(&id)
+            .unwrap_or_default();
+        let owner = match lead.owner_id {
+            Some(owner_id) => user_names(conn, &[owner_id])?.remove(&owner_id),
+            None => None,
+        };
+        let history = queries::score_history(conn, id, 20)?;
+        let entries = timeline::page(conn, Subject::Lead(id), before, view::PAGE_SIZE + 1)?;
+        Ok((lead, breakdown, tags, owner, history, entries))
+    })
+    .await?;
+    let tz = me.user.tz();
+    let rights = record_rights(&me.user, lead.owner_id);
+    let status = if adjust_errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let lines = breakdown
+        .lines
+        .iter()
+        .map(|line| BreakdownLine {
+            points: line.points.to_string(),
+            label: line.label.clone(),
+            group: line.group.clone().unwrap_or_default(),
+            negative: line.points.0 < 0,
+            kind: match line.kind {
+                LineKind::Attribute => "attribute",
+                LineKind::Behaviour => "behaviour",
+                LineKind::RuleCap | LineKind::GroupCap | LineKind::TotalCap => "cap",
+                LineKind::Adjustment => "adjustment",
+            },
+        })
+        .collect();
+    let history = history
+        .into_iter()
+        .map(|change| HistoryRow {
+            at: format::datetime(change.recorded_at, tz),
+            score: Points(change.score).unsigned_label(),
+            change: Points(change.score - change.previous_score).to_string(),
+            grade: change.grade,
+            reason: change.reason,
+        })
+        .collect();
+    render_with_status(
+        status,
+        &ShowPage {
+            page: me.page(&lead.name()),
+            name: lead.name(),
+            source: Source::label_of(&lead.source),
+            status: Status::label_of(&lead.status),
+            owner: owner.unwrap_or_default(),
+            tags: tag_names,
+            score: breakdown.total.unsigned_label(),
+            grade: breakdown.grade.clone(),
+            lines,
+            history,
+            can_edit: rights.edit,
+            timeline: TimelineView::new(Subject::Lead(id), entries, tz, rights.add_notes),
+            adjust_errors,
+            lead,
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct AdjustForm {
+    #[serde(default)]
+    points: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn adjust(
+    state: web::Data<AppState>,
+    me: Viewer,
+    path: web::Path<i64>,
+    form: web::Form<AdjustForm>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let form = form.into_inner();
+    let (user, actor, now) = (me.user.clone(), me.actor(), state.now());
+    let adjusted = db::run(&state.pool, move |conn| {
+        service::adjust_score(conn, &user, &actor, id, &form.points, &form.reason, now)
+    })
+    .await;
+    match adjusted {
+        Ok(()) => {
+            FlashMessage::success("Score adjusted.").send();
+            Ok(redirect(&format!("/leads/{id}#score")))
+        }
+        Err(AppError::Forbidden) => denied(&state, &me, &req).await,
+        Err(AppError::Invalid(errors)) => show_page(&state, &me, id, None, errors).await,
+        Err(err) => Err(err),
+    }
+}
