@@ -123,6 +123,7 @@ pub fn create(
             None,
         )?;
         scoring::rescore(conn, id, now, "lead created")?;
+        super::assignment::assign_if_unowned(conn, id, now)?;
         Ok(id)
     })
 }
