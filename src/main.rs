@@ -50,13 +50,21 @@ enum Command {
         /// How many won and lost deals, each with its stage history (in the same pipeline)
         #[arg(long, default_value_t = 1_000)]
         closed_deals: usize,
+        /// How many leads, spread over the sales reps (scoring rules are added when there
+        /// are none, and every lead is scored)
+        #[arg(long, default_value_t = 500)]
+        leads: usize,
+        /// How many website events (page views, form submissions) over those leads
+        #[arg(long, default_value_t = 5_000)]
+        lead_events: usize,
     },
-    /// Import contacts or companies from a CSV file; the header row is mapped by its names
+    /// Import contacts, companies or leads from a CSV file; the header row is mapped by its
+    /// names
     Import {
-        #[arg(value_parser = ["contacts", "companies"])]
+        #[arg(value_parser = ["contacts", "companies", "leads"])]
         kind: String,
         file: std::path::PathBuf,
-        /// What a row whose email (contacts) or domain (companies) is known does
+        /// What a row whose email (contacts, leads) or domain (companies) is known does
         #[arg(long, default_value = "skip", value_parser = ["update", "skip"])]
         on_duplicate: String,
         /// Whether one bad row stops the whole import
@@ -166,6 +174,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             contacts,
             open_deals,
             closed_deals,
+            leads,
+            lead_events,
         } => seed_demo(
             &settings,
             contacts,
@@ -173,6 +183,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 open: open_deals,
                 closed: closed_deals,
             },
+            (leads, lead_events),
         ),
         Command::Import {
             kind,
@@ -352,11 +363,12 @@ fn read_password(flag: Option<String>) -> Result<NewPassword, CliError> {
 
 /// `rapport seed-demo`: demo users when there are none, then companies, contacts and their
 /// timelines spread over the users who can own records, then a demo pipeline with open and
-/// closed deals.
+/// closed deals, then scored leads with their website events.
 fn seed_demo(
     settings: &Settings,
     contacts: usize,
     deals: rapport::pipeline::seed::DealCounts,
+    (leads, lead_events): (usize, usize),
 ) -> Result<(), CliError> {
     let pool = db::connect(&settings.database_path, 1)?;
     let conn = &mut pool.get().map_err(AppError::from)?;
@@ -429,6 +441,24 @@ fn seed_demo(
             seeded.lost,
             seeded.moves,
             started.elapsed().as_secs_f64()
+        );
+    }
+    if leads > 0 {
+        let started = std::time::Instant::now();
+        let seeded = rapport::leads::seed::seed(conn, now, &owners, leads, lead_events, |done| {
+            if done % 50_000 == 0 {
+                eprintln!("{done} leads… ({:.1} s)", started.elapsed().as_secs_f64());
+            }
+        })?;
+        println!(
+            "seeded {} leads with {} events and {} new scoring rules in {:.1} s \
+             (scoring {} leads took {:.1} s)",
+            seeded.leads,
+            seeded.events,
+            seeded.rules,
+            started.elapsed().as_secs_f64(),
+            seeded.scored,
+            seeded.scoring_seconds
         );
     }
     Ok(())

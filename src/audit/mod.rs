@@ -86,10 +86,11 @@ pub enum Action {
     DealWon,
     DealLost,
     DealReopened,
+    LeadConverted,
 }
 
 impl Action {
-    pub const ALL: [Action; 40] = [
+    pub const ALL: [Action; 41] = [
         Action::FirstAdminCreated,
         Action::Login,
         Action::LoginFailed,
@@ -130,6 +131,7 @@ impl Action {
         Action::DealWon,
         Action::DealLost,
         Action::DealReopened,
+        Action::LeadConverted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -174,6 +176,7 @@ impl Action {
             Action::DealWon => "deal_won",
             Action::DealLost => "deal_lost",
             Action::DealReopened => "deal_reopened",
+            Action::LeadConverted => "lead_converted",
         }
     }
 

@@ -24,7 +24,9 @@ use crate::contacts::contact::model::{Contact, Stage, sort_name as contact_sort_
 use crate::contacts::contact::queries as contact_queries;
 use crate::contacts::tags;
 use crate::contacts::timeline::{self, Kind, NewEntry};
-use crate::db::schema::{companies, contact_emails, contact_phones, contacts, timeline_entries};
+use crate::db::schema::{
+    companies, contact_emails, contact_phones, contacts, lead_events, timeline_entries,
+};
 use crate::db::{self, Conn};
 use crate::error::{AppError, OrNotFound};
 use crate::search;
@@ -293,6 +295,9 @@ pub fn merge_contacts(
         tags::add_to_contact(conn, keep.id, &gone_tags)?;
         diesel::update(timeline_entries::table.filter(timeline_entries::contact_id.eq(gone.id)))
             .set(timeline_entries::contact_id.eq(keep.id))
+            .execute(conn)?;
+        diesel::update(lead_events::table.filter(lead_events::contact_id.eq(gone.id)))
+            .set(lead_events::contact_id.eq(keep.id))
             .execute(conn)?;
 
         let company_id = if take("company") {

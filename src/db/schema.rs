@@ -337,6 +337,7 @@ diesel::table! {
         contact_id -> Nullable<BigInt>,
         company_id -> Nullable<BigInt>,
         deal_id -> Nullable<BigInt>,
+        lead_id -> Nullable<BigInt>,
         completed_at -> Nullable<Timestamp>,
         reminder_queued_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
@@ -398,6 +399,7 @@ diesel::table! {
     lead_events (id) {
         id -> BigInt,
         lead_id -> Nullable<BigInt>,
+        contact_id -> Nullable<BigInt>,
         visitor_id -> Nullable<Text>,
         name -> Text,
         properties -> Text,
@@ -492,3 +494,118 @@ diesel::allow_tables_to_appear_in_same_query!(leads, users);
 diesel::allow_tables_to_appear_in_same_query!(leads, timeline_entries);
 diesel::allow_tables_to_appear_in_same_query!(lead_adjustments, users);
 diesel::allow_tables_to_appear_in_same_query!(scoring_rules, scoring_groups);
+
+diesel::table! {
+    lead_forms (id) {
+        id -> BigInt,
+        form_key -> Text,
+        name -> Text,
+        fields -> Text,
+        required_fields -> Text,
+        source_label -> Text,
+        thank_you_message -> Text,
+        redirect_url -> Nullable<Text>,
+        allowed_origins -> Text,
+        double_opt_in -> Bool,
+        active -> Bool,
+        submissions -> BigInt,
+        last_submission_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lead_form_confirmations (id) {
+        id -> BigInt,
+        form_id -> BigInt,
+        token_hash -> Text,
+        email -> Text,
+        submission -> Text,
+        visitor_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(lead_form_confirmations -> lead_forms (form_id));
+diesel::allow_tables_to_appear_in_same_query!(lead_forms, lead_form_confirmations);
+
+diesel::table! {
+    lead_assignment_settings (id) {
+        id -> BigInt,
+        enabled -> Bool,
+        first_contact_hours -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lead_rotations (id) {
+        id -> BigInt,
+        match_field -> Nullable<Text>,
+        match_value -> Nullable<Text>,
+        position -> Integer,
+        last_user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lead_rotation_members (rotation_id, user_id) {
+        rotation_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lead_assignments (lead_id) {
+        lead_id -> BigInt,
+        user_id -> BigInt,
+        rotation_id -> Nullable<BigInt>,
+        task_id -> Nullable<BigInt>,
+        assigned_at -> Timestamp,
+        email_queued_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(lead_rotation_members -> lead_rotations (rotation_id));
+diesel::joinable!(lead_rotation_members -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(lead_rotations, lead_rotation_members);
+diesel::allow_tables_to_appear_in_same_query!(lead_rotations, users);
+diesel::allow_tables_to_appear_in_same_query!(lead_rotation_members, users);
+diesel::allow_tables_to_appear_in_same_query!(lead_assignments, users);
+diesel::allow_tables_to_appear_in_same_query!(lead_assignments, leads);
+
+// Website behaviour (migration 2026-12-04-000017_site_keys).
+diesel::table! {
+    site_keys (id) {
+        id -> BigInt,
+        name -> Text,
+        key_hash -> Text,
+        key_hint -> Text,
+        allowed_origins -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    lead_visitors (visitor_id) {
+        visitor_id -> Text,
+        lead_id -> BigInt,
+        stitched_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(lead_visitors -> leads (lead_id));
+diesel::allow_tables_to_appear_in_same_query!(lead_visitors, leads);
+diesel::allow_tables_to_appear_in_same_query!(site_keys, users);
+diesel::joinable!(tasks -> leads (lead_id));
+diesel::allow_tables_to_appear_in_same_query!(tasks, leads);
+diesel::allow_tables_to_appear_in_same_query!(leads, contacts);
+diesel::allow_tables_to_appear_in_same_query!(leads, companies);
+diesel::allow_tables_to_appear_in_same_query!(leads, deals);

@@ -120,6 +120,7 @@ impl Worker {
         tracing::info!(transport = %self.transport.describe(), "email worker started");
         loop {
             self.queue_task_reminders();
+            crate::leads::scoring::apply_daily_decay(&self.pool, self.clock.now());
             let rescored = self.rescore_leads();
             if let Err(err) = self.deliver_due(signal) {
                 tracing::error!(error = %err, "email worker could not read the outbox");

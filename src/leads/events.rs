@@ -1,5 +1,12 @@
 //! Behavioural events (page views, form submissions, events sent to the API): stored,
-//! put on the lead's timeline and counted by the scoring rules in the same transaction.
+//! put on the lead's (or contact's) timeline and counted by the scoring rules in the same
+//! transaction.
+//!
+//! An event is about a lead, a contact, or nobody known yet: an anonymous website visitor,
+//! whose events wait under the visitor id until a form submission tells whose it is
+//! (`stitch`). From then on the visitor's events go straight to the lead.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -8,7 +15,7 @@ use serde_json::{Map, Value};
 use super::scoring;
 use crate::contacts::timeline::{self, Kind, NewEntry};
 use crate::db::Conn;
-use crate::db::schema::lead_events;
+use crate::db::schema::{lead_events as events, lead_visitors};
 
 /// An event as it arrives; without a lead it waits, anonymous, for its visitor to be known.
 #[derive(Debug, Clone)]
@@ -17,6 +24,25 @@ pub struct NewEvent<'a> {
     pub visitor_id: Option<&'a str>,
     pub name: &'a str,
     pub properties: &'a Map<String, Value>,
+    pub occurred_at: NaiveDateTime,
+}
+
+/// Whose timeline an event lands on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Lead(i64),
+    Contact(i64),
+    /// A visitor nobody knows yet (the event keeps its visitor id).
+    Anonymous,
+}
+
+/// One event of a batch, its subject already resolved.
+#[derive(Debug, Clone)]
+pub struct BatchEvent {
+    pub subject: Subject,
+    pub visitor_id: Option<String>,
+    pub name: String,
+    pub properties: Map<String, Value>,
     pub occurred_at: NaiveDateTime,
 }
 
@@ -34,27 +60,87 @@ pub fn describe(name: &str, properties: &Map<String, Value>) -> String {
 /// Stores an event in the caller's transaction; an event of a known lead lands on its
 /// timeline and rescores it.
 pub fn record(conn: &mut Conn, event: &NewEvent<'_>, now: NaiveDateTime) -> QueryResult<i64> {
-    let id = diesel::insert_into(lead_events::table)
-        .values((
-            lead_events::lead_id.eq(event.lead_id),
-            lead_events::visitor_id.eq(event.visitor_id),
-            lead_events::name.eq(event.name),
-            lead_events::properties.eq(Value::Object(event.properties.clone()).to_string()),
-            lead_events::occurred_at.eq(event.occurred_at),
-            lead_events::received_at.eq(now),
-        ))
-        .returning(lead_events::id)
-        .get_result(conn)?;
-    if let Some(lead_id) = event.lead_id {
-        on_timeline(conn, lead_id, event.name, event.properties, event.occurred_at)?;
-        scoring::rescore(conn, lead_id, now, &format!("event {}", event.name))?;
+    let subject = event.lead_id.map_or(Subject::Anonymous, Subject::Lead);
+    let batch = [BatchEvent {
+        subject,
+        visitor_id: event.visitor_id.map(str::to_owned),
+        name: event.name.to_owned(),
+        properties: event.properties.clone(),
+        occurred_at: event.occurred_at,
+    }];
+    let ids = record_batch(conn, &batch, &[], now)?;
+    Ok(ids.first().copied().unwrap_or_default())
+}
+
+/// Stores a batch of events in the caller's transaction: each lands on its subject's
+/// timeline; then each `(visitor, lead)` of `stitches` gives that visitor's anonymous events
+/// (the batch's included) to the lead; finally every lead touched is rescored once, however
+/// many of the events were its. Returns the new events' ids, in order.
+pub fn record_batch(
+    conn: &mut Conn,
+    batch: &[BatchEvent],
+    stitches: &[(String, i64)],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(batch.len());
+    // The names of each touched lead's events, for the score history's reason.
+    let mut touched: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
+    for event in batch {
+        let (lead_id, contact_id) = match event.subject {
+            Subject::Lead(id) => (Some(id), None),
+            Subject::Contact(id) => (None, Some(id)),
+            Subject::Anonymous => (None, None),
+        };
+        let id = diesel::insert_into(events::table)
+            .values((
+                events::lead_id.eq(lead_id),
+                events::contact_id.eq(contact_id),
+                events::visitor_id.eq(event.visitor_id.as_deref()),
+                events::name.eq(&event.name),
+                events::properties.eq(Value::Object(event.properties.clone()).to_string()),
+                events::occurred_at.eq(event.occurred_at),
+                events::received_at.eq(now),
+            ))
+            .returning(events::id)
+            .get_result(conn)?;
+        ids.push(id);
+        if lead_id.is_some() || contact_id.is_some() {
+            on_timeline(
+                conn,
+                lead_id,
+                contact_id,
+                &event.name,
+                &event.properties,
+                event.occurred_at,
+            )?;
+        }
+        if let Some(lead_id) = lead_id {
+            touched.entry(lead_id).or_default().insert(&event.name);
+        }
     }
-    Ok(id)
+    for (visitor_id, lead_id) in stitches {
+        if attach_visitor(conn, visitor_id, *lead_id, now)? > 0 {
+            touched.entry(*lead_id).or_default();
+        }
+    }
+    for (lead_id, names) in touched {
+        let reason = match names.len() {
+            0 => "earlier visits joined to the lead".to_owned(),
+            1 => format!("event {}", names.iter().copied().collect::<String>()),
+            _ => format!(
+                "events {}",
+                names.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        };
+        scoring::rescore(conn, lead_id, now, &reason)?;
+    }
+    Ok(ids)
 }
 
 fn on_timeline(
     conn: &mut Conn,
-    lead_id: i64,
+    lead_id: Option<i64>,
+    contact_id: Option<i64>,
     name: &str,
     properties: &Map<String, Value>,
     occurred_at: NaiveDateTime,
@@ -63,42 +149,81 @@ fn on_timeline(
     timeline::add(
         conn,
         &NewEntry {
-            lead_id: Some(lead_id),
+            lead_id,
+            contact_id,
             ..NewEntry::system(Kind::Event, occurred_at, &body)
         },
     )
 }
 
+/// The lead a visitor was stitched to, if any.
+pub fn lead_of_visitor(conn: &mut Conn, visitor_id: &str) -> QueryResult<Option<i64>> {
+    lead_visitors::table
+        .find(visitor_id)
+        .select(lead_visitors::lead_id)
+        .first(conn)
+        .optional()
+}
+
 /// Gives a visitor's earlier anonymous events to the lead they turned out to be (after a
 /// form submission), puts them on its timeline and rescores it; returns how many moved.
+/// The visitor's later events go straight to the lead.
 pub fn stitch(
     conn: &mut Conn,
     visitor_id: &str,
     lead_id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let anonymous: Vec<(i64, String, String, NaiveDateTime)> = lead_events::table
-        .filter(lead_events::visitor_id.eq(visitor_id))
-        .filter(lead_events::lead_id.is_null())
-        .order(lead_events::id)
+    let moved = attach_visitor(conn, visitor_id, lead_id, now)?;
+    if moved > 0 {
+        scoring::rescore(conn, lead_id, now, "earlier visits joined to the lead")?;
+    }
+    Ok(moved)
+}
+
+/// Remembers whose the visitor is and moves its anonymous events to the lead's timeline,
+/// without rescoring.
+fn attach_visitor(
+    conn: &mut Conn,
+    visitor_id: &str,
+    lead_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::insert_into(lead_visitors::table)
+        .values((
+            lead_visitors::visitor_id.eq(visitor_id),
+            lead_visitors::lead_id.eq(lead_id),
+            lead_visitors::stitched_at.eq(now),
+        ))
+        .on_conflict(lead_visitors::visitor_id)
+        .do_update()
+        .set((
+            lead_visitors::lead_id.eq(lead_id),
+            lead_visitors::stitched_at.eq(now),
+        ))
+        .execute(conn)?;
+    let anonymous: Vec<(i64, String, String, NaiveDateTime)> = events::table
+        .filter(events::visitor_id.eq(visitor_id))
+        .filter(events::lead_id.is_null())
+        .filter(events::contact_id.is_null())
+        .order(events::id)
         .select((
-            lead_events::id,
-            lead_events::name,
-            lead_events::properties,
-            lead_events::occurred_at,
+            events::id,
+            events::name,
+            events::properties,
+            events::occurred_at,
         ))
         .load(conn)?;
     if anonymous.is_empty() {
         return Ok(0);
     }
     let ids: Vec<i64> = anonymous.iter().map(|(id, ..)| *id).collect();
-    diesel::update(lead_events::table.filter(lead_events::id.eq_any(&ids)))
-        .set(lead_events::lead_id.eq(lead_id))
+    diesel::update(events::table.filter(events::id.eq_any(&ids)))
+        .set(events::lead_id.eq(lead_id))
         .execute(conn)?;
     for (_, name, properties, occurred_at) in &anonymous {
         let properties: Map<String, Value> = serde_json::from_str(properties).unwrap_or_default();
-        on_timeline(conn, lead_id, name, &properties, *occurred_at)?;
+        on_timeline(conn, Some(lead_id), None, name, &properties, *occurred_at)?;
     }
-    scoring::rescore(conn, lead_id, now, "earlier visits joined to the lead")?;
     Ok(anonymous.len())
 }

@@ -47,6 +47,8 @@ pub struct ListFilter {
     pub owner_id: Option<i64>,
     pub grade: Option<String>,
     pub tag: Option<String>,
+    /// An FTS5 query from `search::fts_query` (what the user typed in the search box).
+    pub fts: Option<String>,
     pub after: Option<Cursor>,
 }
 
@@ -81,6 +83,9 @@ pub fn list(conn: &mut Conn, filter: &ListFilter) -> QueryResult<(Vec<Lead>, Opt
             .filter(lead_tags::lead_id.eq(leads::id))
             .filter(tags::name.eq(tag.clone()));
         query = query.filter(diesel::dsl::exists(tagged));
+    }
+    if let Some(fts) = &filter.fts {
+        query = query.filter(crate::search::leads_matching(fts.clone()));
     }
     if let Some(after) = filter.after {
         query = query.filter(
@@ -152,4 +157,43 @@ pub fn score_history(conn: &mut Conn, lead_id: i64, limit: i64) -> QueryResult<V
             lead_score_changes::recorded_at,
         ))
         .load(conn)
+}
+
+/// What a converted lead became: ("Contact" | "Company" | "Deal", its path, its name), for
+/// the records that still exist.
+pub fn converted_into(
+    conn: &mut Conn,
+    lead: &Lead,
+) -> QueryResult<Vec<(&'static str, String, String)>> {
+    use crate::db::schema::{companies, contacts, deals};
+    let mut links = Vec::new();
+    if let Some(id) = lead.converted_contact_id
+        && let Some((first, last)) = contacts::table
+            .find(id)
+            .select((contacts::first_name, contacts::last_name))
+            .first::<(String, String)>(conn)
+            .optional()?
+    {
+        let name = crate::contacts::contact::model::full_name(&first, &last);
+        links.push(("Contact", format!("/contacts/{id}"), name));
+    }
+    if let Some(id) = lead.converted_company_id
+        && let Some(name) = companies::table
+            .find(id)
+            .select(companies::name)
+            .first::<String>(conn)
+            .optional()?
+    {
+        links.push(("Company", format!("/companies/{id}"), name));
+    }
+    if let Some(id) = lead.converted_deal_id
+        && let Some(title) = deals::table
+            .find(id)
+            .select(deals::title)
+            .first::<String>(conn)
+            .optional()?
+    {
+        links.push(("Deal", format!("/deals/{id}"), title));
+    }
+    Ok(links)
 }

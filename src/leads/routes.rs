@@ -19,6 +19,7 @@ use crate::contacts::timeline::view::{self, TimelineView};
 use crate::contacts::timeline::{self, Subject};
 use crate::db;
 use crate::error::{AppError, FieldErrors, OrNotFound};
+use crate::tasks::panel::{self as tasks_panel, Linked, TasksPanel};
 use crate::web::AppState;
 use crate::web::extract::{Authorized, CurrentUser};
 use crate::web::format;
@@ -117,6 +118,7 @@ struct ListQuery {
     owner: Option<String>,
     grade: Option<String>,
     tag: Option<String>,
+    q: Option<String>,
     after: Option<String>,
 }
 
@@ -133,6 +135,7 @@ impl ListQuery {
             ("owner", &self.owner),
             ("grade", &self.grade),
             ("tag", &self.tag),
+            ("q", &self.q),
         ] {
             if !value(field).is_empty() {
                 serializer.append_pair(name, value(field));
@@ -153,6 +156,7 @@ impl ListQuery {
             },
             grade: text(&self.grade).map(|grade| grade.to_lowercase()),
             tag: text(&self.tag).map(|tag| tag.to_lowercase()),
+            fts: crate::search::fts_query(value(&self.q)),
             after: Cursor::parse(value(&self.after)),
         }
     }
@@ -246,6 +250,7 @@ async fn list(
         &query.owner,
         &query.grade,
         &query.tag,
+        &query.q,
     ]
     .iter()
     .any(|field| !value(field).is_empty());
@@ -359,6 +364,7 @@ struct FormPage {
     sources: Vec<SelectOption>,
     statuses: Vec<SelectOption>,
     owners: Vec<SelectOption>,
+    conflict: Vec<ConflictRow>,
 }
 
 async fn form_page(
@@ -369,7 +375,91 @@ async fn form_page(
     errors: FieldErrors,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
+    form_page_with(state, me, lead_id, form, errors, status, None).await
+}
+
+/// One row of the conflict table: a field the other person saved differently.
+struct ConflictRow {
+    label: &'static str,
+    theirs: String,
+    yours: String,
+}
+
+fn conflict_rows(
+    theirs: &LeadForm,
+    yours: &LeadForm,
+    owners: &[(i64, String)],
+) -> Vec<ConflictRow> {
+    let owner = |raw: &str| {
+        owners
+            .iter()
+            .find(|(id, _)| id.to_string() == raw.trim())
+            .map(|(_, name)| name.clone())
+            .unwrap_or_default()
+    };
+    let source = |raw: &str| Source::parse(raw).map_or(String::new(), |s| s.label().to_owned());
+    let status = |raw: &str| Status::parse(raw).map_or(String::new(), |s| s.label().to_owned());
+    let pairs: [(&'static str, String, String); 14] = [
+        (
+            "First name",
+            theirs.first_name.clone(),
+            yours.first_name.clone(),
+        ),
+        (
+            "Last name",
+            theirs.last_name.clone(),
+            yours.last_name.clone(),
+        ),
+        ("Email", theirs.email.clone(), yours.email.clone()),
+        ("Phone", theirs.phone.clone(), yours.phone.clone()),
+        (
+            "Company",
+            theirs.company_name.clone(),
+            yours.company_name.clone(),
+        ),
+        (
+            "Job title",
+            theirs.job_title.clone(),
+            yours.job_title.clone(),
+        ),
+        (
+            "Company size",
+            theirs.company_size.clone(),
+            yours.company_size.clone(),
+        ),
+        ("Industry", theirs.industry.clone(), yours.industry.clone()),
+        ("Country", theirs.country.clone(), yours.country.clone()),
+        ("Website", theirs.website.clone(), yours.website.clone()),
+        ("Source", source(&theirs.source), source(&yours.source)),
+        ("Status", status(&theirs.status), status(&yours.status)),
+        ("Owner", owner(&theirs.owner_id), owner(&yours.owner_id)),
+        ("Tags", theirs.tags.clone(), yours.tags.clone()),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, theirs, yours)| theirs.trim() != yours.trim())
+        .map(|(label, theirs, yours)| ConflictRow {
+            label,
+            theirs: theirs.trim().to_owned(),
+            yours: yours.trim().to_owned(),
+        })
+        .collect()
+}
+
+/// The form page; `theirs` is the stored lead when the user's save met a newer version.
+async fn form_page_with(
+    state: &AppState,
+    me: &CurrentUser,
+    lead_id: Option<i64>,
+    form: LeadForm,
+    errors: FieldErrors,
+    status: StatusCode,
+    theirs: Option<LeadForm>,
+) -> Result<HttpResponse, AppError> {
     let owners = db::run(&state.pool, |conn| Ok(owner_options(conn, None)?)).await?;
+    let conflict = theirs
+        .map(|theirs| conflict_rows(&theirs, &form, &owners))
+        .unwrap_or_default();
     let title = if lead_id.is_some() {
         "Edit lead"
     } else {
@@ -389,6 +479,7 @@ async fn form_page(
             owners: user_options(&owners, &form.owner_id),
             form,
             errors,
+            conflict,
         },
     )
 }
@@ -485,6 +576,15 @@ async fn update(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = form.into_inner();
+    // Who may edit comes before what they typed: a missing lead is a 404 and someone who
+    // may not edit it gets a 403 whatever the form holds.
+    let owner_id = db::run(&state.pool, move |conn| {
+        Ok(queries::find(conn, id)?.or_not_found()?.owner_id)
+    })
+    .await?;
+    if !record_rights(&me.user, owner_id).edit {
+        return denied(&state, &me, &req).await;
+    }
     let input = match form.parse(Source::Manual) {
         Ok(input) => input,
         Err(errors) => {
@@ -544,7 +644,16 @@ async fn update(
                 version: stored.version,
                 ..form
             };
-            form_page(&state, &me, Some(id), mine, errors, StatusCode::CONFLICT).await
+            form_page_with(
+                &state,
+                &me,
+                Some(id),
+                mine,
+                errors,
+                StatusCode::CONFLICT,
+                Some(stored),
+            )
+            .await
         }
         Err(err) => Err(err),
     }
@@ -584,7 +693,16 @@ struct ShowPage {
     lines: Vec<BreakdownLine>,
     history: Vec<HistoryRow>,
     can_edit: bool,
+    /// Shown while the user may edit the lead and it is not converted yet.
+    can_convert: bool,
+    /// (kind, path, name) of what a converted lead became.
+    converted_into: Vec<(&'static str, String, String)>,
+    converted_at: Option<String>,
+    /// The points of an SVG polyline of the score over its recent changes.
+    sparkline: Option<String>,
     timeline: TimelineView,
+    tasks: TasksPanel,
+    adjust: AdjustForm,
     adjust_errors: FieldErrors,
 }
 
@@ -604,6 +722,7 @@ async fn show(
         &me,
         path.into_inner(),
         query.before.as_deref(),
+        AdjustForm::default(),
         FieldErrors::new(),
     )
     .await
@@ -614,25 +733,40 @@ async fn show_page(
     me: &CurrentUser,
     id: i64,
     before: Option<&str>,
+    adjust: AdjustForm,
     adjust_errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
     let before = before.and_then(view::parse_cursor);
     let now = state.now();
-    let (lead, breakdown, tag_names, owner, history, entries) = db::run(&state.pool, move |conn| {
-        let lead = queries::find(conn, id)?.or_not_found()?;
-        let breakdown = scoring::explain(conn, &lead, now)?;
-        let tags = queries::tags_of(conn, &[id])?
-            .remove(&id)
-            .unwrap_or_default();
-        let owner = match lead.owner_id {
-            Some(owner_id) => user_names(conn, &[owner_id])?.remove(&owner_id),
-            None => None,
-        };
-        let history = queries::score_history(conn, id, 20)?;
-        let entries = timeline::page(conn, Subject::Lead(id), before, view::PAGE_SIZE + 1)?;
-        Ok((lead, breakdown, tags, owner, history, entries))
-    })
-    .await?;
+    let user = me.user.clone();
+    let csrf_token = me.page("").csrf_token;
+    let (lead, breakdown, tag_names, owner, history, entries, converted_into, tasks) =
+        db::run(&state.pool, move |conn| {
+            let lead = queries::find(conn, id)?.or_not_found()?;
+            let breakdown = scoring::explain(conn, &lead, now)?;
+            let tags = queries::tags_of(conn, &[id])?
+                .remove(&id)
+                .unwrap_or_default();
+            let owner = match lead.owner_id {
+                Some(owner_id) => user_names(conn, &[owner_id])?.remove(&owner_id),
+                None => None,
+            };
+            let history = queries::score_history(conn, id, 20)?;
+            let entries = timeline::page(conn, Subject::Lead(id), before, view::PAGE_SIZE + 1)?;
+            let converted_into = queries::converted_into(conn, &lead)?;
+            let tasks = tasks_panel::load(conn, Linked::Lead(id), &user, &csrf_token, now)?;
+            Ok((
+                lead,
+                breakdown,
+                tags,
+                owner,
+                history,
+                entries,
+                converted_into,
+                tasks,
+            ))
+        })
+        .await?;
     let tz = me.user.tz();
     let rights = record_rights(&me.user, lead.owner_id);
     let status = if adjust_errors.is_empty() {
@@ -656,6 +790,7 @@ async fn show_page(
             },
         })
         .collect();
+    let sparkline = sparkline(&history);
     let history = history
         .into_iter()
         .map(|change| HistoryRow {
@@ -680,14 +815,48 @@ async fn show_page(
             lines,
             history,
             can_edit: rights.edit,
+            can_convert: rights.edit && lead.status != Status::Converted.as_str(),
+            converted_into,
+            sparkline,
+            converted_at: lead.converted_at.map(|at| format::datetime(at, tz)),
             timeline: TimelineView::new(Subject::Lead(id), entries, tz, rights.add_notes),
+            tasks,
+            adjust,
             adjust_errors,
             lead,
         },
     )
 }
 
-#[derive(Debug, Deserialize)]
+/// The score before the oldest change shown, then after each change, as the points of a
+/// 200×40 polyline (higher scores higher up); None when there is nothing to draw.
+fn sparkline(history: &[queries::ScoreChange]) -> Option<String> {
+    let oldest = history.last()?;
+    let scores: Vec<i64> = std::iter::once(oldest.previous_score)
+        .chain(history.iter().rev().map(|change| change.score))
+        .collect();
+    let (low, high) = (
+        scores.iter().copied().min().unwrap_or(0),
+        scores.iter().copied().max().unwrap_or(0),
+    );
+    let step = 200.0 / (scores.len() - 1) as f64;
+    let points = scores
+        .iter()
+        .enumerate()
+        .map(|(index, score)| {
+            let height = if high == low {
+                0.5
+            } else {
+                (score - low) as f64 / (high - low) as f64
+            };
+            format!("{:.1},{:.1}", index as f64 * step, 38.0 - height * 36.0)
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(points)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
 struct AdjustForm {
     #[serde(default)]
     points: String,
@@ -705,6 +874,7 @@ async fn adjust(
     let id = path.into_inner();
     let form = form.into_inner();
     let (user, actor, now) = (me.user.clone(), me.actor(), state.now());
+    let typed = form.clone();
     let adjusted = db::run(&state.pool, move |conn| {
         service::adjust_score(conn, &user, &actor, id, &form.points, &form.reason, now)
     })
@@ -715,7 +885,7 @@ async fn adjust(
             Ok(redirect(&format!("/leads/{id}#score")))
         }
         Err(AppError::Forbidden) => denied(&state, &me, &req).await,
-        Err(AppError::Invalid(errors)) => show_page(&state, &me, id, None, errors).await,
+        Err(AppError::Invalid(errors)) => show_page(&state, &me, id, None, typed, errors).await,
         Err(err) => Err(err),
     }
 }

@@ -101,8 +101,12 @@ pub fn create(
     }
     db::write(conn, |conn| {
         check_owner(conn, input.owner_id, None)?;
+        // A new lead starts in the lowest grade, so that a first score above it is recorded
+        // as crossing into its grade.
+        let lowest = scoring::rules::grades(conn)?.lowest().to_owned();
         let id: i64 = diesel::insert_into(leads::table)
             .values((
+                leads::grade.eq(lowest),
                 leads::first_name.eq(&input.first_name),
                 leads::last_name.eq(&input.last_name),
                 leads::source.eq(input.source.as_str()),
@@ -113,6 +117,7 @@ pub fn create(
             .returning(leads::id)
             .get_result(conn)?;
         write_fields(conn, id, input, now)?;
+        crate::search::index_lead(conn, id)?;
         change_entry(conn, id, actor, now, "Lead created")?;
         audit::record(
             conn,
@@ -150,6 +155,7 @@ pub fn update(
         }
         check_owner(conn, input.owner_id, lead.owner_id)?;
         write_fields(conn, id, input, now)?;
+        crate::search::index_lead(conn, id)?;
         let status_changed = lead.status != input.status.as_str() && lead.status != "converted";
         diesel::update(leads::table.find(id))
             .set(leads::version.eq(version + 1))
@@ -264,6 +270,7 @@ pub fn bulk(
 }
 
 /// A rep's manual adjustment of a lead's score, with the reason shown in the breakdown.
+/// Rights come first: someone who may not edit the lead gets a 403 whatever they typed.
 pub fn adjust_score(
     conn: &mut Conn,
     user: &User,
@@ -273,6 +280,38 @@ pub fn adjust_score(
     reason_raw: &str,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
+    db::write(conn, |conn| {
+        let lead = queries::find(conn, id)?.or_not_found()?;
+        if !record_rights(user, lead.owner_id).edit {
+            return Err(AppError::Forbidden);
+        }
+        let (points, reason) = adjustment(points_raw, reason_raw)?;
+        diesel::insert_into(lead_adjustments::table)
+            .values((
+                lead_adjustments::lead_id.eq(id),
+                lead_adjustments::points.eq(points.0),
+                lead_adjustments::reason.eq(&reason),
+                lead_adjustments::author_id.eq(user.id),
+                lead_adjustments::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        let body = format!("Score adjusted by {points}: {reason}");
+        change_entry(conn, id, actor, now, &body)?;
+        audit::record(
+            conn,
+            now,
+            actor,
+            Action::RecordUpdated,
+            Some(&target(id)),
+            Some(&body),
+        )?;
+        scoring::rescore(conn, id, now, "manual adjustment")?;
+        Ok(())
+    })
+}
+
+/// The points (not zero) and the one-line reason of an adjustment, or what is wrong.
+fn adjustment(points_raw: &str, reason_raw: &str) -> Result<(Points, String), AppError> {
     let mut errors = FieldErrors::new();
     let points = errors.take(
         "adjust_points",
@@ -297,31 +336,5 @@ pub fn adjust_score(
     let Some(points) = points else {
         return Err(AppError::invalid("adjust_points", "Enter the points."));
     };
-    db::write(conn, |conn| {
-        let lead = queries::find(conn, id)?.or_not_found()?;
-        if !record_rights(user, lead.owner_id).edit {
-            return Err(AppError::Forbidden);
-        }
-        diesel::insert_into(lead_adjustments::table)
-            .values((
-                lead_adjustments::lead_id.eq(id),
-                lead_adjustments::points.eq(points.0),
-                lead_adjustments::reason.eq(reason),
-                lead_adjustments::author_id.eq(user.id),
-                lead_adjustments::created_at.eq(now),
-            ))
-            .execute(conn)?;
-        let body = format!("Score adjusted by {points}: {reason}");
-        change_entry(conn, id, actor, now, &body)?;
-        audit::record(
-            conn,
-            now,
-            actor,
-            Action::RecordUpdated,
-            Some(&target(id)),
-            Some(&body),
-        )?;
-        scoring::rescore(conn, id, now, "manual adjustment")?;
-        Ok(())
-    })
+    Ok((points, reason.to_owned()))
 }

@@ -1,9 +1,10 @@
-//! Full-text search over contacts and companies (later: leads, deals, tickets, articles).
+//! Full-text search over contacts, companies and leads (later: deals, tickets, articles).
 //!
 //! This is the one module that knows the index is SQLite FTS5 (`contacts_fts`,
-//! `companies_fts`, rowid = record id). Callers re-index a record in the same transaction
-//! as every write to it, and use `contacts_matching`/`companies_matching` as a filter or
-//! `search_*` for ranked hits. Another backend replaces this module only.
+//! `companies_fts`, `leads_fts`, rowid = record id). Callers re-index a record in the same
+//! transaction as every write to it (`index_contact`, `index_company`, `index_lead`), and
+//! use `contacts_matching`/`companies_matching`/`leads_matching` as a filter or `search_*`
+//! for ranked hits. Another backend replaces this module only.
 
 pub mod routes;
 
@@ -13,7 +14,7 @@ use diesel::sql_types::{BigInt, Bool, Text};
 use diesel::sqlite::Sqlite;
 
 use crate::db::Conn;
-use crate::db::schema::{companies, contact_emails, contact_phones, contacts};
+use crate::db::schema::{companies, contact_emails, contact_phones, contacts, leads};
 
 /// The words of what a user typed, as FTS5 sees them (at most eight).
 fn words(typed: &str) -> Vec<&str> {
@@ -183,6 +184,52 @@ fn remove(conn: &mut Conn, table: &'static str, id: i64) -> QueryResult<()> {
     Ok(())
 }
 
+/// Rewrites a lead's index row from the database (or removes it if the lead is gone). Call it
+/// in the transaction of every write to a lead's name, email, phone, company or job title.
+pub fn index_lead(conn: &mut Conn, lead_id: i64) -> QueryResult<()> {
+    remove_lead(conn, lead_id)?;
+    type Indexed = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let found: Option<Indexed> = leads::table
+        .find(lead_id)
+        .select((
+            leads::first_name,
+            leads::last_name,
+            leads::email,
+            leads::phone,
+            leads::company_name,
+            leads::job_title,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((first_name, last_name, email, phone, company, job_title)) = found else {
+        return Ok(());
+    };
+    diesel::sql_query(
+        "INSERT INTO leads_fts (rowid, name, email, phone, company, job_title) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind::<BigInt, _>(lead_id)
+    .bind::<Text, _>(format!("{first_name} {last_name}"))
+    .bind::<Text, _>(email.unwrap_or_default())
+    .bind::<Text, _>(phone.as_deref().map(phone_terms).unwrap_or_default())
+    .bind::<Text, _>(company.unwrap_or_default())
+    .bind::<Text, _>(job_title.unwrap_or_default())
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Takes a lead out of the index (a deleted lead).
+pub fn remove_lead(conn: &mut Conn, lead_id: i64) -> QueryResult<()> {
+    remove(conn, "leads_fts", lead_id)
+}
+
 #[diesel::declare_sql_function]
 extern "SQL" {
     /// `phone_terms` as an SQL function, so bulk indexing stays in SQL.
@@ -256,6 +303,45 @@ pub fn index_companies_range(conn: &mut Conn, first: i64, last: i64) -> QueryRes
     .map(|_| ())
 }
 
+/// The statement that indexes many leads at once; `{where}` picks them.
+const INDEX_LEADS_WHERE: &str = "INSERT INTO leads_fts (rowid, name, email, phone, company, job_title) \
+     SELECT l.id, l.first_name || ' ' || l.last_name, COALESCE(l.email, ''), \
+       rapport_phone_terms(l.phone), COALESCE(l.company_name, ''), COALESCE(l.job_title, '') \
+     FROM leads l WHERE ";
+
+/// Indexes the leads with ids in `first..=last`, in one statement (bulk loads such as
+/// `seed-demo`, whose leads are new).
+pub fn index_leads_range(conn: &mut Conn, first: i64, last: i64) -> QueryResult<()> {
+    register_phone_terms(conn)?;
+    diesel::sql_query(format!("{INDEX_LEADS_WHERE} l.id BETWEEN ? AND ?"))
+        .bind::<BigInt, _>(first)
+        .bind::<BigInt, _>(last)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Indexes new leads (those not indexed yet) in a few statements, last in a bulk write's
+/// transaction (see `index_new_contacts` for why not row by row).
+pub fn index_new_leads(conn: &mut Conn, ids: &[i64]) -> QueryResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    register_phone_terms(conn)?;
+    for chunk in ids.chunks(500) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let mut query = diesel::sql_query(format!(
+            "{INDEX_LEADS_WHERE} l.id IN ({placeholders}) \
+             AND NOT EXISTS (SELECT 1 FROM leads_fts f WHERE f.rowid = l.id)"
+        ))
+        .into_boxed();
+        for id in chunk {
+            query = query.bind::<BigInt, _>(*id);
+        }
+        query.execute(conn)?;
+    }
+    Ok(())
+}
+
 /// A filter for contact queries: the contact matches `fts_query` (from `fts_query`).
 pub fn contacts_matching(
     fts_query: String,
@@ -278,6 +364,17 @@ pub fn companies_matching(
     )
 }
 
+/// A filter for lead queries: the lead matches `fts_query` (from `fts_query`).
+pub fn leads_matching(
+    fts_query: String,
+) -> Box<dyn BoxableExpression<leads::table, Sqlite, SqlType = Bool>> {
+    Box::new(
+        sql::<Bool>("leads.id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ")
+            .bind::<Text, _>(fts_query)
+            .sql(")"),
+    )
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
 pub struct Hit {
     #[diesel(sql_type = BigInt)]
@@ -292,6 +389,11 @@ pub fn search_contacts(conn: &mut Conn, typed: &str, limit: i64) -> QueryResult<
 /// The best companies for what the user typed, best first.
 pub fn search_companies(conn: &mut Conn, typed: &str, limit: i64) -> QueryResult<Vec<Hit>> {
     tiered(conn, "companies_fts", typed, limit)
+}
+
+/// The best leads for what the user typed, best first.
+pub fn search_leads(conn: &mut Conn, typed: &str, limit: i64) -> QueryResult<Vec<Hit>> {
+    tiered(conn, "leads_fts", typed, limit)
 }
 
 /// Runs `tiered_queries` in turn until `limit` distinct records are found; within a tier the

@@ -1,5 +1,5 @@
-//! `/search?q=`: the search box in the navigation, across contacts and companies, best
-//! matches first.
+//! `/search?q=`: the search box in the navigation, across contacts, companies and leads,
+//! best matches first.
 
 use std::collections::HashMap;
 
@@ -9,9 +9,10 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use crate::auth::policy::ViewCustomers;
-use crate::db::schema::{companies, contact_emails, contact_phones, contacts};
+use crate::db::schema::{companies, contact_emails, contact_phones, contacts, leads};
 use crate::db::{self, Conn};
 use crate::error::AppError;
+use crate::leads::scoring::engine::Points;
 use crate::web::AppState;
 use crate::web::extract::Authorized;
 use crate::web::page::{Page, render};
@@ -43,6 +44,16 @@ struct CompanyHit {
     archived: bool,
 }
 
+struct LeadHit {
+    id: i64,
+    name: String,
+    email: String,
+    company: String,
+    score: String,
+    grade: String,
+    converted: bool,
+}
+
 #[derive(Template)]
 #[template(path = "search/index.html")]
 struct SearchPage {
@@ -51,6 +62,9 @@ struct SearchPage {
     searched: bool,
     contacts: Vec<ContactHit>,
     companies: Vec<CompanyHit>,
+    leads: Vec<LeadHit>,
+    /// `/leads?q=…`: every matching lead, in the list's order.
+    leads_link: String,
 }
 
 #[derive(Deserialize)]
@@ -66,15 +80,25 @@ async fn search(
 ) -> Result<HttpResponse, AppError> {
     let q: String = query.q.trim().chars().take(MAX_QUERY_CHARS).collect();
     let searched = crate::search::fts_query(&q).is_some();
-    let (contacts, companies) = if searched {
+    let (contacts, companies, leads) = if searched {
         let typed = q.clone();
         db::run(&state.pool, move |conn| {
-            Ok((contact_hits(conn, &typed)?, company_hits(conn, &typed)?))
+            Ok((
+                contact_hits(conn, &typed)?,
+                company_hits(conn, &typed)?,
+                lead_hits(conn, &typed)?,
+            ))
         })
         .await?
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), Vec::new())
     };
+    let leads_link = format!(
+        "/leads?{}",
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &q)
+            .finish()
+    );
     let title = if q.is_empty() {
         "Search".to_owned()
     } else {
@@ -86,6 +110,8 @@ async fn search(
         searched,
         contacts,
         companies,
+        leads,
+        leads_link,
     })
 }
 
@@ -182,6 +208,64 @@ fn company_hits(conn: &mut Conn, typed: &str) -> QueryResult<Vec<CompanyHit>> {
                     domain: domain.unwrap_or_default(),
                     industry: industry.unwrap_or_default(),
                     archived: archived_at.is_some(),
+                },
+            )
+        })
+        .collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+type LeadRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    String,
+    String,
+);
+
+/// The ranked leads, with what the page shows of each in one query.
+fn lead_hits(conn: &mut Conn, typed: &str) -> QueryResult<Vec<LeadHit>> {
+    let hits = crate::search::search_leads(conn, typed, LIMIT)?;
+    if hits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = hits.iter().map(|hit| hit.id).collect();
+    let rows: Vec<LeadRow> = leads::table
+        .filter(leads::id.eq_any(&ids))
+        .select((
+            leads::id,
+            leads::first_name,
+            leads::last_name,
+            leads::email,
+            leads::company_name,
+            leads::score,
+            leads::grade,
+            leads::status,
+        ))
+        .load(conn)?;
+    let mut by_id: HashMap<i64, LeadHit> = rows
+        .into_iter()
+        .map(|(id, first, last, email, company, score, grade, status)| {
+            let name = crate::contacts::contact::model::full_name(&first, &last);
+            let email = email.unwrap_or_default();
+            let name = match (name.is_empty(), email.is_empty()) {
+                (false, _) => name,
+                (true, false) => email.clone(),
+                (true, true) => format!("Lead #{id}"),
+            };
+            (
+                id,
+                LeadHit {
+                    id,
+                    name,
+                    email,
+                    company: company.unwrap_or_default(),
+                    score: Points(score).unsigned_label(),
+                    grade,
+                    converted: status == "converted",
                 },
             )
         })

@@ -24,6 +24,7 @@ pub struct Task {
     pub contact_id: Option<i64>,
     pub company_id: Option<i64>,
     pub deal_id: Option<i64>,
+    pub lead_id: Option<i64>,
     pub completed_at: Option<NaiveDateTime>,
     pub reminder_queued_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
@@ -34,19 +35,32 @@ pub struct Task {
 impl Task {
     /// The record the task is linked to, if any.
     pub fn linked(&self) -> Option<Linked> {
-        linked_from(self.contact_id, self.company_id, self.deal_id)
+        linked_from(LinkColumns {
+            contact_id: self.contact_id,
+            company_id: self.company_id,
+            deal_id: self.deal_id,
+            lead_id: self.lead_id,
+        })
     }
 }
 
-pub fn linked_from(
-    contact_id: Option<i64>,
-    company_id: Option<i64>,
-    deal_id: Option<i64>,
-) -> Option<Linked> {
-    contact_id
+/// The link columns of a task row. A converted lead's task keeps its `lead_id` next to the
+/// contact it moved to; the contact wins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkColumns {
+    pub contact_id: Option<i64>,
+    pub company_id: Option<i64>,
+    pub deal_id: Option<i64>,
+    pub lead_id: Option<i64>,
+}
+
+pub fn linked_from(columns: LinkColumns) -> Option<Linked> {
+    columns
+        .contact_id
         .map(Linked::Contact)
-        .or(company_id.map(Linked::Company))
-        .or(deal_id.map(Linked::Deal))
+        .or(columns.company_id.map(Linked::Company))
+        .or(columns.deal_id.map(Linked::Deal))
+        .or(columns.lead_id.map(Linked::Lead))
 }
 
 impl Linked {
@@ -56,6 +70,7 @@ impl Linked {
             Linked::Contact(id) => format!("contact={id}"),
             Linked::Company(id) => format!("company={id}"),
             Linked::Deal(id) => format!("deal={id}"),
+            Linked::Lead(id) => format!("lead={id}"),
         }
     }
 
@@ -65,6 +80,7 @@ impl Linked {
             Linked::Contact(id) => format!("/contacts/{id}"),
             Linked::Company(id) => format!("/companies/{id}"),
             Linked::Deal(id) => format!("/deals/{id}"),
+            Linked::Lead(id) => format!("/leads/{id}"),
         }
     }
 
@@ -73,28 +89,43 @@ impl Linked {
             Linked::Contact(_) => "Contact",
             Linked::Company(_) => "Company",
             Linked::Deal(_) => "Deal",
+            Linked::Lead(_) => "Lead",
         }
     }
 
     pub fn id(self) -> i64 {
         match self {
-            Linked::Contact(id) | Linked::Company(id) | Linked::Deal(id) => id,
+            Linked::Contact(id) | Linked::Company(id) | Linked::Deal(id) | Linked::Lead(id) => id,
         }
     }
 
-    /// (contact_id, company_id, deal_id) as the row stores them.
-    pub fn columns(link: Option<Linked>) -> (Option<i64>, Option<i64>, Option<i64>) {
+    /// The link columns as the row stores them.
+    pub fn columns(link: Option<Linked>) -> LinkColumns {
+        let none = LinkColumns::default();
         match link {
-            Some(Linked::Contact(id)) => (Some(id), None, None),
-            Some(Linked::Company(id)) => (None, Some(id), None),
-            Some(Linked::Deal(id)) => (None, None, Some(id)),
-            None => (None, None, None),
+            Some(Linked::Contact(id)) => LinkColumns {
+                contact_id: Some(id),
+                ..none
+            },
+            Some(Linked::Company(id)) => LinkColumns {
+                company_id: Some(id),
+                ..none
+            },
+            Some(Linked::Deal(id)) => LinkColumns {
+                deal_id: Some(id),
+                ..none
+            },
+            Some(Linked::Lead(id)) => LinkColumns {
+                lead_id: Some(id),
+                ..none
+            },
+            None => none,
         }
     }
 }
 
-/// A task form as typed. The link travels as one of `contact`, `company` or `deal` (set
-/// from `/tasks/new?contact=…`); `unlink` drops it when editing.
+/// A task form as typed. The link travels as one of `contact`, `company`, `deal` or `lead`
+/// (set from `/tasks/new?contact=…`); `unlink` drops it when editing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct TaskForm {
     #[serde(default)]
@@ -111,6 +142,8 @@ pub struct TaskForm {
     pub company: String,
     #[serde(default)]
     pub deal: String,
+    #[serde(default)]
+    pub lead: String,
     #[serde(default)]
     pub unlink: String,
 }
@@ -130,16 +163,18 @@ impl TaskForm {
     /// A stored task as its form shows it, in the viewer's time zone.
     pub fn of(task: &Task, tz: Tz) -> Self {
         let local = task.due_at.and_utc().with_timezone(&tz).naive_local();
-        let (contact, company, deal) = (task.contact_id, task.company_id, task.deal_id);
+        // Only the record the task shows as linked: a converted lead's task is the contact's.
+        let columns = Linked::columns(task.linked());
         let text = |id: Option<i64>| id.map(|id| id.to_string()).unwrap_or_default();
         Self {
             title: task.title.clone(),
             due_date: local.date().format("%Y-%m-%d").to_string(),
             due_time: local.time().format("%H:%M").to_string(),
             assignee: task.assignee_id.to_string(),
-            contact: text(contact),
-            company: text(company),
-            deal: text(deal),
+            contact: text(columns.contact_id),
+            company: text(columns.company_id),
+            deal: text(columns.deal_id),
+            lead: text(columns.lead_id),
             unlink: String::new(),
         }
     }
@@ -154,6 +189,7 @@ impl TaskForm {
             (&self.contact, Linked::Contact as fn(i64) -> Linked),
             (&self.company, Linked::Company),
             (&self.deal, Linked::Deal),
+            (&self.lead, Linked::Lead),
         ] {
             let raw = raw.trim();
             if raw.is_empty() {
@@ -326,5 +362,24 @@ mod tests {
         let mut one = form("x", "2026-12-01", "10:00");
         one.company = "3".to_owned();
         assert_eq!(one.link(), Ok(Some(Linked::Company(3))));
+        let mut lead = form("x", "2026-12-01", "10:00");
+        lead.lead = "4".to_owned();
+        assert_eq!(lead.link(), Ok(Some(Linked::Lead(4))));
+        lead.contact = "5".to_owned();
+        assert!(lead.link().is_err());
+    }
+
+    #[test]
+    fn a_converted_leads_task_shows_as_the_contacts() {
+        let converted = LinkColumns {
+            contact_id: Some(5),
+            lead_id: Some(4),
+            ..LinkColumns::default()
+        };
+        assert_eq!(linked_from(converted), Some(Linked::Contact(5)));
+        let for_lead = Linked::columns(Some(Linked::Lead(4)));
+        assert_eq!(linked_from(for_lead), Some(Linked::Lead(4)));
+        assert_eq!(Linked::Lead(4).path(), "/leads/4");
+        assert_eq!(Linked::Lead(4).query(), "lead=4");
     }
 }

@@ -16,6 +16,7 @@ pub enum Linked {
     Contact(i64),
     Company(i64),
     Deal(i64),
+    Lead(i64),
 }
 
 /// Open tasks shown on a record; more are on the task list.

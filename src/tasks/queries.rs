@@ -1,7 +1,7 @@
 //! Task queries. Every list walks an index: `tasks_by_assignee` and `tasks_done_by_assignee`
 //! (mine), `tasks_by_creator` (created by me), `tasks_by_due` and `tasks_done` (everyone's),
-//! `tasks_by_contact|company|deal` (panels) and `tasks_due_for_reminder` (the sweep). Linked records'
-//! names and the assignee's name come in the same query.
+//! `tasks_by_contact|company|deal` and `tasks_by_lead` (panels) and `tasks_due_for_reminder`
+//! (the sweep). Linked records' names and the assignee's name come in the same query.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use super::model::Task;
 use super::panel::Linked;
 use crate::db::Conn;
-use crate::db::schema::{companies, contacts, deals, tasks, users};
+use crate::db::schema::{companies, contacts, deals, leads, tasks, users};
 
 /// Whose tasks a list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub enum Scope {
 pub struct Listed {
     pub task: Task,
     pub assignee_name: String,
-    /// The linked contact's, company's or deal's name.
+    /// The linked contact's, company's, deal's or lead's name.
     pub record_name: Option<String>,
 }
 
@@ -37,18 +37,29 @@ type Row = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
+    Option<String>,
 );
 
-fn listed(row: Row) -> Listed {
-    let (task, assignee_name, first, last, company, deal) = row;
-    let contact = match (first, last) {
+fn person(first: Option<String>, last: Option<String>) -> Option<String> {
+    match (first, last) {
         (Some(first), Some(last)) => Some(format!("{first} {last}").trim().to_owned()),
         _ => None,
-    };
+    }
+}
+
+fn listed(row: Row) -> Listed {
+    let (task, assignee_name, first, last, company, deal, lead_first, lead_last) = row;
+    // The same order as `Task::linked`: a converted lead's task shows its contact.
+    let record_name = person(first, last)
+        .or(company)
+        .or(deal)
+        // A lead known only by its email has no name: the list says "Lead 12".
+        .or_else(|| person(lead_first, lead_last).filter(|name| !name.is_empty()));
     Listed {
         task,
         assignee_name,
-        record_name: contact.or(company).or(deal),
+        record_name,
     }
 }
 
@@ -60,6 +71,7 @@ macro_rules! listed_query {
             .left_join(contacts::table.on(contacts::id.nullable().eq(tasks::contact_id)))
             .left_join(companies::table.on(companies::id.nullable().eq(tasks::company_id)))
             .left_join(deals::table.on(deals::id.nullable().eq(tasks::deal_id)))
+            .left_join(leads::table.on(leads::id.nullable().eq(tasks::lead_id)))
             .select((
                 Task::as_select(),
                 users::display_name,
@@ -67,6 +79,8 @@ macro_rules! listed_query {
                 contacts::last_name.nullable(),
                 companies::name.nullable(),
                 deals::title.nullable(),
+                leads::first_name.nullable(),
+                leads::last_name.nullable(),
             ))
             .into_boxed()
     };
@@ -148,6 +162,7 @@ pub fn linked_to(
         Linked::Contact(id) => query.filter(tasks::contact_id.eq(id)),
         Linked::Company(id) => query.filter(tasks::company_id.eq(id)),
         Linked::Deal(id) => query.filter(tasks::deal_id.eq(id)),
+        Linked::Lead(id) => query.filter(tasks::lead_id.eq(id)),
     };
     query = if completed {
         query
@@ -218,11 +233,26 @@ pub fn record_name(conn: &mut Conn, record: Linked) -> QueryResult<Option<String
             .select(deals::title)
             .first(conn)
             .optional(),
+        Linked::Lead(id) => leads::table
+            .find(id)
+            .select((leads::first_name, leads::last_name))
+            .first::<(String, String)>(conn)
+            .optional()
+            .map(|found| {
+                found.map(|(first, last)| {
+                    let name = format!("{first} {last}").trim().to_owned();
+                    if name.is_empty() {
+                        format!("Lead {id}")
+                    } else {
+                        name
+                    }
+                })
+            }),
     }
 }
 
 /// The company a linked record belongs to (a contact's company, a deal's company), so a
-/// task's timeline entry also shows there.
+/// task's timeline entry also shows there. A lead has none yet (only a company name).
 pub fn company_of(conn: &mut Conn, record: Linked) -> QueryResult<Option<i64>> {
     match record {
         Linked::Contact(id) => contacts::table
@@ -238,5 +268,6 @@ pub fn company_of(conn: &mut Conn, record: Linked) -> QueryResult<Option<i64>> {
             .first::<Option<i64>>(conn)
             .optional()
             .map(Option::flatten),
+        Linked::Lead(_) => Ok(None),
     }
 }

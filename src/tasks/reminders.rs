@@ -40,7 +40,7 @@ impl SystemMessage for TaskReminderEmail<'_> {
 /// returns how many emails were queued. Tasks of deactivated users are marked as reminded
 /// without an email.
 pub fn queue_due(conn: &mut Conn, now: NaiveDateTime, mailer: &Mailer) -> Result<usize, AppError> {
-    let mut queued = 0;
+    let mut queued = crate::leads::assignment::queue_emails(conn, now, mailer)?;
     loop {
         let due: Vec<i64> = tasks::table
             .filter(tasks::reminder_queued_at.is_null())

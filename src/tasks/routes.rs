@@ -367,6 +367,7 @@ fn task_form(pairs: &[(String, String)]) -> TaskForm {
         contact: get("contact"),
         company: get("company"),
         deal: get("deal"),
+        lead: get("lead"),
         unlink: get("unlink"),
     }
 }
@@ -417,6 +418,8 @@ struct NewQuery {
     #[serde(default)]
     deal: String,
     #[serde(default)]
+    lead: String,
+    #[serde(default)]
     next: String,
 }
 
@@ -434,6 +437,7 @@ async fn new_form(
         contact: query.contact.trim().to_owned(),
         company: query.company.trim().to_owned(),
         deal: query.deal.trim().to_owned(),
+        lead: query.lead.trim().to_owned(),
         ..TaskForm::default()
     };
     // A link to a record that does not exist is a broken link: 404.
@@ -742,5 +746,6 @@ mod tests {
     fn linked_records_have_their_pages() {
         assert_eq!(Linked::Deal(3).path(), "/deals/3");
         assert_eq!(Linked::Contact(3).query(), "contact=3");
+        assert_eq!(Linked::Lead(3).path(), "/leads/3");
     }
 }

@@ -92,16 +92,17 @@ pub fn create(
 ) -> Result<i64, AppError> {
     db::write(conn, |conn| {
         check_references(conn, input)?;
-        let (contact_id, company_id, deal_id) = Linked::columns(input.link);
+        let columns = Linked::columns(input.link);
         let id: i64 = diesel::insert_into(tasks::table)
             .values((
                 tasks::title.eq(&input.title),
                 tasks::due_at.eq(input.due_at),
                 tasks::assignee_id.eq(input.assignee_id),
                 tasks::created_by.eq(Some(user.id)),
-                tasks::contact_id.eq(contact_id),
-                tasks::company_id.eq(company_id),
-                tasks::deal_id.eq(deal_id),
+                tasks::contact_id.eq(columns.contact_id),
+                tasks::company_id.eq(columns.company_id),
+                tasks::deal_id.eq(columns.deal_id),
+                tasks::lead_id.eq(columns.lead_id),
                 tasks::reminder_queued_at.eq(reminder_for_new(input.due_at, now)),
                 tasks::created_at.eq(now),
                 tasks::updated_at.eq(now),
@@ -145,7 +146,11 @@ pub fn update(
             return Ok(Saved::Conflict(Box::new(task)));
         }
         check_references(conn, input)?;
-        let (contact_id, company_id, deal_id) = Linked::columns(input.link);
+        let mut columns = Linked::columns(input.link);
+        if input.link == task.linked() {
+            // A converted lead's task keeps naming its lead while it stays with the contact.
+            columns.lead_id = task.lead_id;
+        }
         let reminder = reminder_after_edit(task.due_at, task.reminder_queued_at, input.due_at, now);
         let updated =
             diesel::update(tasks::table.filter(tasks::id.eq(id).and(tasks::version.eq(version))))
@@ -153,9 +158,10 @@ pub fn update(
                     tasks::title.eq(&input.title),
                     tasks::due_at.eq(input.due_at),
                     tasks::assignee_id.eq(input.assignee_id),
-                    tasks::contact_id.eq(contact_id),
-                    tasks::company_id.eq(company_id),
-                    tasks::deal_id.eq(deal_id),
+                    tasks::contact_id.eq(columns.contact_id),
+                    tasks::company_id.eq(columns.company_id),
+                    tasks::deal_id.eq(columns.deal_id),
+                    tasks::lead_id.eq(columns.lead_id),
                     tasks::reminder_queued_at.eq(reminder),
                     tasks::updated_at.eq(now),
                     tasks::version.eq(version + 1),
@@ -216,6 +222,10 @@ pub fn set_completed(
                 Linked::Deal(id) => Some(id),
                 _ => None,
             };
+            let lead_id = match record {
+                Linked::Lead(id) => Some(id),
+                _ => None,
+            };
             let company_id = queries::company_of(conn, record)?;
             timeline::add(
                 conn,
@@ -223,7 +233,7 @@ pub fn set_completed(
                     contact_id,
                     company_id,
                     deal_id,
-                    lead_id: None,
+                    lead_id,
                     kind: Kind::Task,
                     author_id: Some(user.id),
                     occurred_at: now,

@@ -63,6 +63,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::auth::configure(cfg);
     crate::contacts::configure(cfg);
     crate::leads::configure(cfg);
+    crate::leads::forms::configure(cfg);
+    crate::leads::tracking::configure(cfg);
+    crate::leads::conversion::configure(cfg);
     crate::pipeline::configure(cfg);
     crate::tasks::configure(cfg);
     crate::reports::configure(cfg);
@@ -75,6 +78,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::auth::admin::configure)
             .configure(crate::pipeline::admin::configure)
             .configure(crate::leads::scoring::admin::configure)
+            .configure(crate::leads::forms::configure_admin)
+            .configure(crate::leads::tracking::admin::configure)
+            .configure(crate::leads::assignment::admin::configure)
             .configure(crate::email::routes::configure)
             .configure(crate::audit::routes::configure),
     );

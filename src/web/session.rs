@@ -26,9 +26,10 @@ pub struct SignedIn {
     pub overdue_tasks: i64,
 }
 
-/// Paths that never need a session: static files and the health check.
+/// Paths that never need a session: static files, the health check, and the tracking
+/// script and events endpoint that other websites call.
 pub fn sessionless(path: &str) -> bool {
-    path.starts_with("/static/") || path == "/healthz"
+    path.starts_with("/static/") || matches!(path, "/healthz" | "/t.js" | "/api/v1/events")
 }
 
 pub fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {

@@ -57,6 +57,8 @@ pub struct Throttles {
     pub password_reset: Throttle,
     /// Opening or using invitation and reset links, and admins sending invitations.
     pub invitation: Throttle,
+    /// Public web-to-lead form submissions, per client address.
+    pub lead_forms: Throttle,
 }
 
 impl Default for Throttles {
@@ -74,6 +76,7 @@ impl Default for Throttles {
                 quota(20, Duration::from_secs(180)),
                 quota(20, Duration::from_secs(6)),
             ),
+            lead_forms: crate::leads::forms::service::throttle(),
         }
     }
 }

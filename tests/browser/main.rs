@@ -503,3 +503,222 @@ async fn a_rep_drags_a_deal_card_to_another_column_and_it_stays_there_after_a_re
 
     browser.close().await.expect("browser closes");
 }
+
+/// A stand-in for a customer's website on its own origin: every request to `listener` gets
+/// `html`.
+fn serve_website(listener: TcpListener, html: String) {
+    use std::io::{BufRead, BufReader, Write};
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|read| read > 2) {
+                line.clear();
+            }
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{html}",
+                html.len()
+            );
+            let _ = (&stream).write_all(response.as_bytes());
+        }
+    });
+}
+
+/// The value of a form field or the text of an element, read by script.
+async fn text_of(browser: &Client, css: &str) -> String {
+    let value = browser
+        .execute(
+            "const el = document.querySelector(arguments[0]); return el ? (el.value ?? el.textContent) : '';",
+            vec![serde_json::Value::String(css.to_owned())],
+        )
+        .await
+        .expect("read by script");
+    value.as_str().unwrap_or_default().trim().to_owned()
+}
+
+/// Ticks a checkbox, whatever its state was.
+async fn check(browser: &Client, css: &str) {
+    browser
+        .execute(
+            "document.querySelector(arguments[0]).checked = true;",
+            vec![serde_json::Value::String(css.to_owned())],
+        )
+        .await
+        .unwrap_or_else(|err| panic!("could not tick {css}: {err}"));
+}
+
+async fn choose(browser: &Client, css: &str, value: &str) {
+    browser
+        .execute(
+            "const el = document.querySelector(arguments[0]); el.value = arguments[1];",
+            vec![
+                serde_json::Value::String(css.to_owned()),
+                serde_json::Value::String(value.to_owned()),
+            ],
+        )
+        .await
+        .unwrap_or_else(|err| panic!("could not choose {value} in {css}: {err}"));
+}
+
+#[tokio::test]
+async fn an_admin_scores_pricing_visits_a_visitor_fills_in_the_form_and_the_rep_converts_the_hot_lead()
+ {
+    use diesel::prelude::*;
+    use rapport::db::schema::{deals, lead_events, leads};
+
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.create_user("admin@example.com", Role::Admin);
+    let rep = app.create_user("rep@example.com", Role::Sales);
+    let browser = open_browser(&driver).await;
+    sign_in(&browser, &app, &admin).await;
+
+    // The admin adds a rule: a visit to the pricing pages is worth 60 points (hot).
+    browser
+        .goto(&app.url("/admin/scoring"))
+        .await
+        .expect("open scoring");
+    fill(&browser, "#beh-event", "page_view").await;
+    fill(&browser, "#beh-key", "path").await;
+    choose(&browser, "#beh-operator", "starts_with").await;
+    fill(&browser, "#beh-value", "/pricing").await;
+    fill(&browser, "#beh-points", "60").await;
+    click(
+        &browser,
+        "form:has(#beh-event) button[name=intent][value=save]",
+    )
+    .await;
+    wait_for_text(&browser, "page_view where path starts with /pricing").await;
+
+    // New leads go round-robin to the rep.
+    browser
+        .goto(&app.url("/admin/assignment"))
+        .await
+        .expect("open assignment");
+    check(&browser, "form[action='/admin/assignment'] input[name=enabled]").await;
+    check(
+        &browser,
+        &format!("form[action='/admin/assignment'] input[name=reps][value='{}']", rep.id),
+    )
+    .await;
+    click(&browser, "form[action='/admin/assignment'] button[type=submit]").await;
+    wait_for(&browser, ".flash").await;
+
+    // A site key for the website, and a lead form to paste into it.
+    let website_listener = TcpListener::bind("127.0.0.1:0").expect("a port for the website");
+    let website_port = website_listener.local_addr().expect("its address").port();
+    let website = format!("http://localhost:{website_port}");
+    browser
+        .goto(&app.url("/admin/sites"))
+        .await
+        .expect("open sites");
+    fill(&browser, "input[name=name]", "Marketing site").await;
+    fill(&browser, "textarea[name=origins]", &website).await;
+    click(&browser, "form[action='/admin/sites'] button[type=submit]").await;
+    wait_for(&browser, ".site-key-snippet").await;
+    let script_snippet = text_of(&browser, ".site-key-snippet code").await;
+    assert!(script_snippet.contains("/t.js"), "{script_snippet}");
+
+    browser
+        .goto(&app.url("/admin/forms/new"))
+        .await
+        .expect("open the new form page");
+    fill(&browser, "input[name=name]", "Pricing page").await;
+    for field in ["first_name", "last_name"] {
+        check(&browser, &format!("input[name=fields][value={field}]")).await;
+    }
+    click(&browser, "button.primary[type=submit]").await;
+    wait_for(&browser, "#snippet").await;
+    let form_snippet = text_of(&browser, "#snippet").await;
+    assert!(form_snippet.contains("/f/"), "{form_snippet}");
+
+    // The visitor reads the pricing page of the website, then fills in the form there.
+    let page = format!(
+        "<!doctype html><html><head><title>Pricing</title></head><body><h1>Pricing</h1>{form_snippet}{script_snippet}</body></html>"
+    );
+    serve_website(website_listener, page);
+    browser
+        .goto(&format!("{website}/pricing"))
+        .await
+        .expect("open the website");
+    app.eventually("the anonymous page view arrives", || {
+        lead_events::table
+            .filter(lead_events::name.eq("page_view"))
+            .count()
+            .get_result::<i64>(&mut app.conn())
+            .is_ok_and(|count| count == 1)
+    })
+    .await;
+    wait_for_path(&browser, "/pricing").await;
+    fill(&browser, "input[name=first_name]", "Grace").await;
+    fill(&browser, "input[name=last_name]", "Hopper").await;
+    fill(&browser, "input[name=email]", "grace@navy.example").await;
+    click(&browser, "form button[type=submit], form input[type=submit]").await;
+    wait_for_text(&browser, "Thank you!").await;
+
+    // The rep sees the lead hot at the top of the list, with the visit in its breakdown.
+    browser
+        .goto(&app.url("/"))
+        .await
+        .expect("back to Rapport");
+    click(&browser, "form[action='/logout'] button").await;
+    wait_for_path(&browser, "/login").await;
+    sign_in(&browser, &app, &rep).await;
+    browser.goto(&app.url("/leads")).await.expect("open leads");
+    wait_for(&browser, "table tbody tr").await;
+    let first_row = text_of(&browser, "table tbody tr:first-child").await;
+    assert!(first_row.contains("Grace Hopper"), "{first_row}");
+    assert!(first_row.contains("hot"), "{first_row}");
+    click(&browser, "table tbody tr:first-child a[href^='/leads/']").await;
+    let lead_page = wait_for_record_page(&browser, "/leads/").await;
+    wait_for_text(&browser, "page_view path starts with /pricing").await;
+    wait_for_text(&browser, "Assigned to").await;
+
+    // …and converts it into a contact with a deal.
+    click(&browser, &format!("a[href='{lead_page}/convert']")).await;
+    wait_for(&browser, "input[name=create_deal]").await;
+    check(&browser, "input[name=create_deal]").await;
+    browser
+        .find(Locator::Css("input[name=deal_title]"))
+        .await
+        .expect("the deal's title")
+        .clear()
+        .await
+        .expect("cleared");
+    fill(&browser, "input[name=deal_title]", "Hopper: team plan").await;
+    fill(&browser, "input[name=deal_value]", "4800").await;
+    let first_stage = browser
+        .execute(
+            "return document.querySelector('#stage optgroup option').value;",
+            Vec::new(),
+        )
+        .await
+        .expect("a stage");
+    let first_stage = first_stage.as_str().unwrap_or_default().to_owned();
+    choose(&browser, "#pipeline", "1").await;
+    choose(&browser, "#stage", &first_stage).await;
+    click(&browser, "form[action$='/convert'] button[type=submit]").await;
+    wait_for_record_page(&browser, "/contacts/").await;
+    wait_for_text(&browser, "Grace Hopper").await;
+
+    let lead_id: i64 = lead_page
+        .trim_start_matches("/leads/")
+        .parse()
+        .expect("a lead id");
+    let (status, deal_id) = leads::table
+        .find(lead_id)
+        .select((leads::status, leads::converted_deal_id))
+        .first::<(String, Option<i64>)>(&mut app.conn())
+        .expect("the lead");
+    assert_eq!(status, "converted");
+    let title = deals::table
+        .find(deal_id.expect("a deal"))
+        .select(deals::title)
+        .first::<String>(&mut app.conn())
+        .expect("the deal");
+    assert_eq!(title, "Hopper: team plan");
+
+    browser.close().await.expect("browser closes");
+}

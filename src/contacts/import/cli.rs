@@ -1,5 +1,5 @@
-//! `rapport import contacts|companies FILE.csv`: the same import as the web page, with the
-//! header row mapped automatically and the command line's full rights.
+//! `rapport import contacts|companies|leads FILE.csv`: the same import as the web page,
+//! with the header row mapped automatically and the command line's full rights.
 
 use std::path::Path;
 

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 pub enum Kind {
     Contacts,
     Companies,
+    Leads,
 }
 
 impl Kind {
@@ -15,6 +16,7 @@ impl Kind {
         match self {
             Kind::Contacts => "contacts",
             Kind::Companies => "companies",
+            Kind::Leads => "leads",
         }
     }
 
@@ -22,6 +24,7 @@ impl Kind {
         match value {
             "contacts" => Some(Kind::Contacts),
             "companies" => Some(Kind::Companies),
+            "leads" => Some(Kind::Leads),
             _ => None,
         }
     }
@@ -53,6 +56,22 @@ impl Kind {
                 Field::Owner,
                 Field::Tags,
             ],
+            Kind::Leads => &[
+                Field::FirstName,
+                Field::LastName,
+                Field::FullName,
+                Field::Email,
+                Field::Phone,
+                Field::Company,
+                Field::JobTitle,
+                Field::Employees,
+                Field::Industry,
+                Field::Country,
+                Field::Website,
+                Field::Tags,
+                Field::Status,
+                Field::Owner,
+            ],
         }
     }
 }
@@ -75,9 +94,12 @@ pub enum Field {
     Domain,
     Industry,
     Employees,
+    Country,
+    Website,
+    Status,
 }
 
-const ALL: [Field; 16] = [
+const ALL: [Field; 19] = [
     Field::FirstName,
     Field::LastName,
     Field::FullName,
@@ -94,6 +116,9 @@ const ALL: [Field; 16] = [
     Field::Domain,
     Field::Industry,
     Field::Employees,
+    Field::Country,
+    Field::Website,
+    Field::Status,
 ];
 
 impl Field {
@@ -115,6 +140,9 @@ impl Field {
             Field::Domain => "domain",
             Field::Industry => "industry",
             Field::Employees => "employee_count",
+            Field::Country => "country",
+            Field::Website => "website",
+            Field::Status => "status",
         }
     }
 
@@ -136,6 +164,18 @@ impl Field {
             Field::Domain => "Web domain",
             Field::Industry => "Industry",
             Field::Employees => "Employees",
+            Field::Country => "Country",
+            Field::Website => "Website",
+            Field::Status => "Status (new, contacted, qualified, unqualified)",
+        }
+    }
+
+    /// The label on the mapping page of a file of `kind`.
+    pub fn label_in(self, kind: Kind) -> &'static str {
+        match (self, kind) {
+            (Field::Company, Kind::Leads) => "Company name",
+            (Field::Employees, Kind::Leads) => "Company size (employees)",
+            _ => self.label(),
         }
     }
 
@@ -172,6 +212,15 @@ impl Field {
                 "cell",
                 "workphone",
             ],
+            (Field::Company, Kind::Leads) => &[
+                "company",
+                "companyname",
+                "organization",
+                "organisation",
+                "account",
+                "accountname",
+                "employer",
+            ],
             (Field::Company, _) => &[
                 "company",
                 "companyname",
@@ -205,6 +254,17 @@ impl Field {
                 "companydomainname",
             ],
             (Field::Industry, _) => &["industry", "sector"],
+            (Field::Country, _) => &["country", "countryregion", "countrycode", "nation"],
+            (Field::Website, _) => &[
+                "website",
+                "web",
+                "url",
+                "site",
+                "domain",
+                "companywebsite",
+                "websiteurl",
+            ],
+            (Field::Status, _) => &["status", "leadstatus"],
             (Field::Employees, _) => &[
                 "employees",
                 "size",
@@ -263,6 +323,14 @@ pub fn check(kind: Kind, mapping: &[Option<Field>]) -> Result<(), String> {
             Err("Choose a column for First name, Last name or Full name.".to_owned())
         }
         Kind::Companies if !has(Field::Name) => Err("Choose a column for Name.".to_owned()),
+        Kind::Leads
+            if !(has(Field::FirstName)
+                || has(Field::LastName)
+                || has(Field::FullName)
+                || has(Field::Email)) =>
+        {
+            Err("Choose a column for First name, Last name, Full name or Email.".to_owned())
+        }
         _ => Ok(()),
     }
 }
@@ -328,6 +396,43 @@ mod tests {
                 None
             ]
         );
+    }
+
+    #[test]
+    fn lead_headers_are_mapped_to_lead_fields() {
+        let mapping = auto_map(
+            Kind::Leads,
+            &headers(&[
+                "First Name",
+                "Last Name",
+                "Email",
+                "Company",
+                "Company size",
+                "Industry",
+                "Country",
+                "Website",
+                "Lead status",
+                "Domain",
+            ]),
+        );
+        assert_eq!(
+            mapping,
+            vec![
+                Some(Field::FirstName),
+                Some(Field::LastName),
+                Some(Field::Email),
+                Some(Field::Company),
+                Some(Field::Employees),
+                Some(Field::Industry),
+                Some(Field::Country),
+                Some(Field::Website),
+                Some(Field::Status),
+                None,
+            ]
+        );
+        assert_eq!(check(Kind::Leads, &[Some(Field::Email)]), Ok(()));
+        assert!(check(Kind::Leads, &[Some(Field::Company)]).is_err());
+        assert_eq!(Field::parse(Kind::Contacts, "status"), None);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `/contacts/import` and `/companies/import`: upload a CSV file, check the column mapping
+//! `/contacts/import`, `/companies/import` and `/leads/import`: upload a CSV file, check the column mapping
 //! and a preview, choose what happens to duplicates and bad rows, then import (in the
 //! background for large files, with a progress page) and read the summary.
 
@@ -39,7 +39,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/contacts/import/{token}", web::get().to(contacts_job))
         .route("/contacts/import/{token}", web::post().to(contacts_start))
         .route("/companies/import/{token}", web::get().to(companies_job))
-        .route("/companies/import/{token}", web::post().to(companies_start));
+        .route("/companies/import/{token}", web::post().to(companies_start))
+        .route("/leads/import", web::get().to(leads_upload_form))
+        .route("/leads/import", web::post().to(leads_upload))
+        .route("/leads/import/{token}", web::get().to(leads_job))
+        .route("/leads/import/{token}", web::post().to(leads_start));
 }
 
 type Creator = Authorized<CreateCustomers>;
@@ -48,6 +52,7 @@ fn title(kind: Kind) -> &'static str {
     match kind {
         Kind::Contacts => "Import contacts",
         Kind::Companies => "Import companies",
+        Kind::Leads => "Import leads",
     }
 }
 
@@ -55,6 +60,7 @@ fn list_path(kind: Kind) -> &'static str {
     match kind {
         Kind::Contacts => "/contacts",
         Kind::Companies => "/companies",
+        Kind::Leads => "/leads",
     }
 }
 
@@ -84,6 +90,18 @@ async fn contacts_upload_form(creator: Creator) -> Result<HttpResponse, AppError
 
 async fn companies_upload_form(creator: Creator) -> Result<HttpResponse, AppError> {
     render(&upload_page(&creator, Kind::Companies, None))
+}
+
+async fn leads_upload_form(creator: Creator) -> Result<HttpResponse, AppError> {
+    render(&upload_page(&creator, Kind::Leads, None))
+}
+
+async fn leads_upload(
+    state: web::Data<AppState>,
+    creator: Creator,
+    payload: Multipart,
+) -> Result<HttpResponse, AppError> {
+    upload(state, creator, payload, Kind::Leads).await
 }
 
 async fn contacts_upload(
@@ -286,7 +304,7 @@ fn mapping_page(
         fields: kind
             .fields()
             .iter()
-            .map(|field| (field.key(), field.label()))
+            .map(|field| (field.key(), field.label_in(kind)))
             .collect(),
         preview: table
             .rows
@@ -318,6 +336,14 @@ async fn companies_job(
     show(state, creator, token.into_inner(), Kind::Companies).await
 }
 
+async fn leads_job(
+    state: web::Data<AppState>,
+    creator: Creator,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    show(state, creator, token.into_inner(), Kind::Leads).await
+}
+
 async fn show(
     state: web::Data<AppState>,
     creator: Creator,
@@ -338,7 +364,12 @@ async fn show(
                 .unwrap_or_default();
             let choices = Choices {
                 mapping,
-                default_owner: creator.user.id.to_string(),
+                // Leads without an owner go to the assignment rotation.
+                default_owner: if kind == Kind::Leads {
+                    String::new()
+                } else {
+                    creator.user.id.to_string()
+                },
                 on_duplicate: "skip".to_owned(),
                 mode: "skip-bad-rows".to_owned(),
             };
@@ -376,6 +407,15 @@ async fn show(
             })
         }
     }
+}
+
+async fn leads_start(
+    state: web::Data<AppState>,
+    creator: Creator,
+    token: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AppError> {
+    start(state, creator, token.into_inner(), body, Kind::Leads).await
 }
 
 async fn contacts_start(

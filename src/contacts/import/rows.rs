@@ -1,6 +1,6 @@
-//! One row of a file becomes a valid contact or company input, or a reason it cannot. The
-//! rules are the contact and company forms' own: a row is turned into the form a person
-//! would have typed, and that form is validated.
+//! One row of a file becomes a valid contact, company or lead input, or a reason it cannot.
+//! The rules are the contact, company and lead forms' own: a row is turned into the form a
+//! person would have typed, and that form is validated.
 
 use std::collections::HashMap;
 
@@ -10,6 +10,7 @@ use crate::auth::model::EmailAddress;
 use crate::contacts::company::model::{CompanyForm, CompanyInput};
 use crate::contacts::contact::model::{ContactForm, ContactInput};
 use crate::error::FieldErrors;
+use crate::leads::model::{LeadForm, LeadInput, Source};
 
 /// What rows are checked against: the active users by email (for the Owner column) and
 /// the owner of rows that name none.
@@ -42,12 +43,20 @@ pub enum Record {
         input: CompanyInput,
         present: Vec<Field>,
     },
+    /// A lead; its source is always "import".
+    Lead {
+        line: usize,
+        input: LeadInput,
+        present: Vec<Field>,
+    },
 }
 
 impl Record {
     pub fn line(&self) -> usize {
         match self {
-            Record::Contact { line, .. } | Record::Company { line, .. } => *line,
+            Record::Contact { line, .. }
+            | Record::Company { line, .. }
+            | Record::Lead { line, .. } => *line,
         }
     }
 }
@@ -75,6 +84,22 @@ const COMPANY_FIELDS: [(&str, &str); 8] = [
     ("address", "Address"),
     ("owner", "Owner"),
     ("tags", "Tags"),
+];
+
+const LEAD_FIELDS: [(&str, &str); 13] = [
+    ("first_name", "First name"),
+    ("last_name", "Last name"),
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("company_name", "Company name"),
+    ("job_title", "Job title"),
+    ("company_size", "Company size"),
+    ("industry", "Industry"),
+    ("country", "Country"),
+    ("website", "Website"),
+    ("tags", "Tags"),
+    ("status", "Status"),
+    ("owner_id", "Owner"),
 ];
 
 fn describe(errors: &FieldErrors, fields: &[(&str, &str)]) -> String {
@@ -234,6 +259,46 @@ pub fn validate(
                 })
                 .map_err(|errors| fail(describe(&errors, &COMPANY_FIELDS)))
         }
+        Kind::Leads => {
+            let (mut first_name, mut last_name) = (
+                value(Field::FirstName).to_owned(),
+                value(Field::LastName).to_owned(),
+            );
+            if first_name.is_empty() && last_name.is_empty() {
+                (first_name, last_name) = split_name(value(Field::FullName));
+            }
+            let form = LeadForm {
+                first_name,
+                last_name,
+                email: value(Field::Email).to_owned(),
+                phone: value(Field::Phone).to_owned(),
+                company_name: value(Field::Company).to_owned(),
+                job_title: value(Field::JobTitle).to_owned(),
+                company_size: value(Field::Employees).to_owned(),
+                industry: value(Field::Industry).to_owned(),
+                country: value(Field::Country).to_owned(),
+                website: value(Field::Website).to_owned(),
+                source: Source::Import.as_str().to_owned(),
+                status: value(Field::Status).trim().to_lowercase(),
+                owner_id: owner,
+                tags: value(Field::Tags).replace(';', ","),
+                version: None,
+            };
+            form.parse(Source::Import)
+                .map(|input| Record::Lead {
+                    line: row.line,
+                    input,
+                    present,
+                })
+                .map_err(|errors| {
+                    let message = describe(&errors, &LEAD_FIELDS);
+                    fail(if message.is_empty() {
+                        "The row is not valid.".to_owned()
+                    } else {
+                        message
+                    })
+                })
+        }
     }
 }
 
@@ -356,6 +421,45 @@ mod tests {
         )
         .expect_err("short row");
         assert_eq!(error.message, "The row has 2 columns but the header has 6.");
+    }
+
+    #[test]
+    fn lead_rows_use_the_lead_form_rules_and_come_from_an_import() {
+        let mapping = [
+            Some(Field::FullName),
+            Some(Field::Email),
+            Some(Field::Employees),
+            Some(Field::Status),
+            Some(Field::Website),
+        ];
+        let Ok(Record::Lead { input, present, .. }) = validate(
+            Kind::Leads,
+            &mapping,
+            &row(
+                2,
+                &["Zoë Brontë", "ZOE@Example.com", "1,200", "Contacted", ""],
+            ),
+            &lookups(),
+        ) else {
+            panic!("valid");
+        };
+        assert_eq!(input.first_name, "Zoë");
+        assert_eq!(input.email.as_deref(), Some("zoe@example.com"));
+        assert_eq!(input.company_size, Some(1200));
+        assert_eq!(input.source, Source::Import);
+        assert_eq!(input.status, crate::leads::model::Status::Contacted);
+        assert_eq!(input.owner_id, Some(3));
+        assert!(!present.contains(&Field::Website));
+        let error = validate(
+            Kind::Leads,
+            &mapping,
+            &row(3, &["Ada", "nope", "many", "converted", "nowhere"]),
+            &lookups(),
+        )
+        .expect_err("invalid");
+        for label in ["Email:", "Company size:", "Status:", "Website:"] {
+            assert!(error.message.contains(label), "{}", error.message);
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Running an import: every row is checked first, then the good ones are written through
 //! the contact and company services' own write paths (so the audit log, the timeline and
-//! the search index stay in step) in batched transactions. The web page, the background job
-//! and the command line all come here.
+//! the search index stay in step) in batched transactions. Leads are written here with the
+//! lead's own pieces (tags, timeline, audit, score, assignment, search index). The web
+//! page, the background job and the command line all come here.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -10,6 +11,7 @@ use super::file::Table;
 use super::mapping::{Field, Kind};
 use super::rows::{self, Lookups, Record, RowError};
 use crate::audit::Actor;
+use crate::audit::{self, Action};
 use crate::auth::model::User;
 use crate::auth::policy::{Permission, record_rights};
 use crate::contacts::company::model::{Company, CompanyForm, CompanyInput, sort_name};
@@ -17,15 +19,19 @@ use crate::contacts::company::service as companies;
 use crate::contacts::contact::queries as contact_queries;
 use crate::contacts::contact::service as contacts;
 use crate::contacts::tags;
-use crate::db::schema::{companies as companies_table, users};
+use crate::contacts::timeline::{self, NewEntry};
+use crate::db::schema::{companies as companies_table, leads, users};
 use crate::db::{self, Conn};
 use crate::error::{AppError, FieldErrors};
+use crate::leads::model::{Lead, LeadInput, Source, Status};
+use crate::leads::queries as lead_queries;
 use crate::search;
 
 /// Rows written per transaction when bad rows are skipped.
 pub const BATCH_SIZE: usize = 1000;
 
-/// What happens to a row whose email (contacts) or web domain (companies) is already known.
+/// What happens to a row whose email (contacts, leads) or web domain (companies) is already
+/// known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnDuplicate {
     Update,
@@ -140,6 +146,8 @@ pub fn check_rows(
 enum Outcome {
     /// A new record; a new contact's id, to be indexed at the end of its batch.
     Created(Option<i64>),
+    /// A new lead, to be indexed at the end of its batch.
+    CreatedLead(i64),
     Updated,
     Skipped(String),
 }
@@ -256,13 +264,21 @@ pub fn run(
                 })
                 .collect();
             search::index_new_contacts(conn, &created).map_err(|err| Stop::App(err.into()))?;
+            let created_leads: Vec<i64> = outcomes
+                .iter()
+                .filter_map(|outcome| match outcome {
+                    Ok(Outcome::CreatedLead(id)) => Some(*id),
+                    _ => None,
+                })
+                .collect();
+            search::index_new_leads(conn, &created_leads).map_err(|err| Stop::App(err.into()))?;
             Ok(outcomes)
         });
         match result {
             Ok(outcomes) => {
                 for (record, outcome) in batch.iter().zip(outcomes) {
                     match outcome {
-                        Ok(Outcome::Created(_)) => summary.created += 1,
+                        Ok(Outcome::Created(_) | Outcome::CreatedLead(_)) => summary.created += 1,
                         Ok(Outcome::Updated) => summary.updated += 1,
                         Ok(Outcome::Skipped(message)) => summary.skipped.push(RowError {
                             line: record.line(),
@@ -371,6 +387,213 @@ fn write_record(
             }
             Ok(Outcome::Updated)
         }
+        Record::Lead { input, present, .. } => {
+            let existing = match &input.email {
+                Some(email) => leads::table
+                    .filter(leads::email.eq(email))
+                    .order(leads::id.asc())
+                    .select(Lead::as_select())
+                    .first(conn)
+                    .optional()?,
+                None => None,
+            };
+            let Some(lead) = existing else {
+                let id = insert_lead(conn, now, actor, input)?;
+                return Ok(Outcome::CreatedLead(id));
+            };
+            if options.on_duplicate == OnDuplicate::Skip {
+                return Ok(Outcome::Skipped(format!(
+                    "A lead with the email {} exists ({}).",
+                    lead.email.as_deref().unwrap_or_default(),
+                    lead.name()
+                )));
+            }
+            may_edit(user, lead.owner_id)?;
+            let stored_tags = lead_queries::tags_of(conn, &[lead.id])?
+                .remove(&lead.id)
+                .unwrap_or_default();
+            let merged = merge_lead(&lead, stored_tags, input, present);
+            update_lead(conn, now, actor, &lead, &merged)?;
+            Ok(Outcome::Updated)
+        }
+    }
+}
+
+fn lead_target(id: i64) -> String {
+    format!("lead {id}")
+}
+
+fn lead_entry(
+    conn: &mut Conn,
+    lead_id: i64,
+    actor: &Actor,
+    now: NaiveDateTime,
+    body: &str,
+) -> QueryResult<i64> {
+    timeline::add(
+        conn,
+        &NewEntry {
+            lead_id: Some(lead_id),
+            author_id: actor.user_id,
+            ..NewEntry::system(timeline::Kind::Change, now, body)
+        },
+    )
+}
+
+/// Creates an imported lead as the lead form would (the owner is one of the active users the
+/// row was checked against), scores it and hands it to the assignment rotation when it has
+/// no owner. It is indexed for search at the end of its batch.
+fn insert_lead(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    actor: &Actor,
+    input: &LeadInput,
+) -> Result<i64, AppError> {
+    let id: i64 = diesel::insert_into(leads::table)
+        .values((
+            leads::first_name.eq(&input.first_name),
+            leads::last_name.eq(&input.last_name),
+            leads::email.eq(&input.email),
+            leads::phone.eq(&input.phone),
+            leads::company_name.eq(&input.company_name),
+            leads::job_title.eq(&input.job_title),
+            leads::company_size.eq(input.company_size),
+            leads::industry.eq(&input.industry),
+            leads::country.eq(&input.country),
+            leads::website.eq(&input.website),
+            leads::source.eq(Source::Import.as_str()),
+            leads::status.eq(input.status.as_str()),
+            leads::owner_id.eq(input.owner_id),
+            leads::created_at.eq(now),
+            leads::updated_at.eq(now),
+        ))
+        .returning(leads::id)
+        .get_result(conn)?;
+    lead_queries::set_tags(conn, id, &input.tags)?;
+    lead_entry(conn, id, actor, now, "Lead imported")?;
+    audit::record(
+        conn,
+        now,
+        actor,
+        Action::RecordCreated,
+        Some(&lead_target(id)),
+        Some("imported from a CSV file"),
+    )?;
+    crate::leads::scoring::rescore(conn, id, now, "lead imported")?;
+    crate::leads::assignment::assign_if_unowned(conn, id, now)?;
+    Ok(id)
+}
+
+/// Writes the merged values over an existing lead, re-indexes and rescores it.
+fn update_lead(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    actor: &Actor,
+    lead: &Lead,
+    merged: &LeadInput,
+) -> Result<(), AppError> {
+    diesel::update(leads::table.find(lead.id))
+        .set((
+            leads::first_name.eq(&merged.first_name),
+            leads::last_name.eq(&merged.last_name),
+            leads::phone.eq(&merged.phone),
+            leads::company_name.eq(&merged.company_name),
+            leads::job_title.eq(&merged.job_title),
+            leads::company_size.eq(merged.company_size),
+            leads::industry.eq(&merged.industry),
+            leads::country.eq(&merged.country),
+            leads::website.eq(&merged.website),
+            leads::status.eq(merged.status.as_str()),
+            leads::owner_id.eq(merged.owner_id),
+            leads::updated_at.eq(now),
+            leads::version.eq(lead.version + 1),
+        ))
+        .execute(conn)?;
+    lead_queries::set_tags(conn, lead.id, &merged.tags)?;
+    if lead.status != merged.status.as_str() {
+        lead_entry(
+            conn,
+            lead.id,
+            actor,
+            now,
+            &format!(
+                "Status: {} → {}",
+                Status::label_of(&lead.status),
+                merged.status.label()
+            ),
+        )?;
+    }
+    lead_entry(
+        conn,
+        lead.id,
+        actor,
+        now,
+        "Lead details changed by an import",
+    )?;
+    audit::record(
+        conn,
+        now,
+        actor,
+        Action::RecordUpdated,
+        Some(&lead_target(lead.id)),
+        Some("updated from a CSV file"),
+    )?;
+    search::index_lead(conn, lead.id)?;
+    crate::leads::scoring::rescore(conn, lead.id, now, "lead updated by an import")?;
+    Ok(())
+}
+
+/// The stored lead with the row's values laid over it: only fields the row has change; tags
+/// are added to; a converted lead stays converted; the source stays where the lead came from.
+fn merge_lead(
+    lead: &Lead,
+    stored_tags: Vec<String>,
+    row: &LeadInput,
+    present: &[Field],
+) -> LeadInput {
+    let has = |field| present.contains(&field);
+    let pick = |field, new: &Option<String>, old: &Option<String>| {
+        if has(field) { new.clone() } else { old.clone() }
+    };
+    let whole_name = has(Field::FullName) && !has(Field::FirstName) && !has(Field::LastName);
+    let mut tags = union(stored_tags, &row.tags);
+    tags.sort();
+    let stored_status = Status::parse(&lead.status).unwrap_or(Status::New);
+    LeadInput {
+        first_name: if has(Field::FirstName) || whole_name {
+            row.first_name.clone()
+        } else {
+            lead.first_name.clone()
+        },
+        last_name: if has(Field::LastName) || whole_name {
+            row.last_name.clone()
+        } else {
+            lead.last_name.clone()
+        },
+        email: lead.email.clone(),
+        phone: pick(Field::Phone, &row.phone, &lead.phone),
+        company_name: pick(Field::Company, &row.company_name, &lead.company_name),
+        job_title: pick(Field::JobTitle, &row.job_title, &lead.job_title),
+        company_size: if has(Field::Employees) {
+            row.company_size
+        } else {
+            lead.company_size
+        },
+        industry: pick(Field::Industry, &row.industry, &lead.industry),
+        country: pick(Field::Country, &row.country, &lead.country),
+        website: pick(Field::Website, &row.website, &lead.website),
+        source: Source::parse(&lead.source).unwrap_or(Source::Import),
+        status: if has(Field::Status) && stored_status != Status::Converted {
+            row.status
+        } else {
+            stored_status
+        },
+        owner_id: if has(Field::Owner) {
+            row.owner_id
+        } else {
+            lead.owner_id
+        },
+        tags,
     }
 }
 

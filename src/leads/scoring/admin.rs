@@ -30,6 +30,8 @@ type Admin = Authorized<Administer>;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/scoring", web::get().to(index))
         .route("/scoring/rules", web::post().to(add_rule))
+        .route("/scoring/rules/{id}/edit", web::get().to(edit_rule))
+        .route("/scoring/rules/{id}", web::post().to(update_rule))
         .route("/scoring/rules/{id}/delete", web::post().to(delete_rule))
         .route("/scoring/groups", web::post().to(add_group))
         .route("/scoring/groups/{id}/delete", web::post().to(delete_group))
@@ -81,8 +83,25 @@ struct IndexPage {
     grades_errors: FieldErrors,
     preview: Option<Preview>,
     preview_of: &'static str,
+    /// The rule the rule forms edit (None: they add a rule).
+    editing: Option<i64>,
     done: i64,
     total: i64,
+}
+
+impl IndexPage {
+    /// Whether the form for rules of `kind` edits a stored rule.
+    fn edits(&self, kind: &str) -> bool {
+        self.editing.is_some() && self.rule_form.kind == kind
+    }
+
+    /// Where the form for rules of `kind` posts.
+    fn rule_action(&self, kind: &str) -> String {
+        match self.editing {
+            Some(id) if self.rule_form.kind == kind => format!("/admin/scoring/rules/{id}"),
+            _ => "/admin/scoring/rules".to_owned(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -91,6 +110,7 @@ struct Forms {
     group: Option<(GroupForm, FieldErrors)>,
     grades: Option<(GradesForm, FieldErrors)>,
     preview: Option<(Preview, &'static str)>,
+    editing: Option<i64>,
 }
 
 async fn page(state: &AppState, admin: &Admin, forms: Forms) -> Result<HttpResponse, AppError> {
@@ -127,7 +147,7 @@ async fn page(state: &AppState, admin: &Admin, forms: Forms) -> Result<HttpRespo
                 Rule::Behaviour(rule) => RuleRow {
                     id: row.id,
                     kind: "Behaviour",
-                    description: rule.describe(),
+                    description: event_and_filter(&rule.describe()),
                     points: rule.points.to_string(),
                     details: [
                         Some(match rule.counting {
@@ -202,10 +222,22 @@ async fn page(state: &AppState, admin: &Admin, forms: Forms) -> Result<HttpRespo
             grades_errors,
             preview,
             preview_of,
+            editing: forms.editing,
             done,
             total,
         },
     )
+}
+
+/// "page_view where path starts with /pricing" out of a behaviour rule's full description:
+/// the table shows how it counts (once or each time, cap, half-life) in a column of its own.
+fn event_and_filter(description: &str) -> String {
+    let end = [", once", ", each time"]
+        .iter()
+        .filter_map(|marker| description.rfind(marker))
+        .max()
+        .unwrap_or(description.len());
+    description[..end].to_owned()
 }
 
 async fn index(state: web::Data<AppState>, admin: Admin) -> Result<HttpResponse, AppError> {
@@ -336,23 +368,7 @@ async fn add_rule(
     let (now, actor) = (state.now(), admin.actor());
     if form.intent == "preview" {
         let shown = db::run(&state.pool, move |conn| {
-            let current = rules::load(conn)?;
-            let mut proposed = current.clone();
-            match &rule {
-                Rule::Attribute(rule) => proposed.attribute.push(rule.clone()),
-                Rule::Behaviour(rule) => proposed.behaviour.push(rule.clone()),
-            }
-            // The previewed rule has id 0: its line in a breakdown is the one with no id.
-            let kind = match rule {
-                Rule::Attribute(_) => engine::LineKind::Attribute,
-                Rule::Behaviour(_) => engine::LineKind::Behaviour,
-            };
-            Ok(preview(conn, &current, &proposed, now, |breakdown| {
-                breakdown
-                    .lines
-                    .iter()
-                    .any(|line| line.kind == kind && line.rule_id == Some(0))
-            })?)
+            Ok(preview_rule(conn, rule, None, now)?)
         })
         .await?;
         let forms = Forms {
@@ -381,6 +397,118 @@ async fn add_rule(
     })
     .await?;
     Ok(saved(&state, "Rule added."))
+}
+
+/// What saving `rule` would do, in place of the stored rule `replacing` or as a new one.
+fn preview_rule(
+    conn: &mut Conn,
+    rule: Rule,
+    replacing: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<Preview> {
+    let current = rules::load(conn)?;
+    let mut proposed = current.clone();
+    if let Some(id) = replacing {
+        proposed.attribute.retain(|rule| rule.id != id);
+        proposed.behaviour.retain(|rule| rule.id != id);
+    }
+    // The previewed rule has id 0: its line in a breakdown is the one with that id.
+    let kind = match rule {
+        Rule::Attribute(rule) => {
+            proposed.attribute.push(rule);
+            engine::LineKind::Attribute
+        }
+        Rule::Behaviour(rule) => {
+            proposed.behaviour.push(rule);
+            engine::LineKind::Behaviour
+        }
+    };
+    preview(conn, &current, &proposed, now, |breakdown| {
+        breakdown
+            .lines
+            .iter()
+            .any(|line| line.kind == kind && line.rule_id == Some(0))
+    })
+}
+
+async fn edit_rule(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let row = db::run(&state.pool, move |conn| Ok(rules::row(conn, id)?))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let forms = Forms {
+        rule: Some((RuleForm::of(&row), FieldErrors::new())),
+        editing: Some(id),
+        ..Forms::default()
+    };
+    page(&state, &admin, forms).await
+}
+
+async fn update_rule(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    form: web::Form<RuleForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let form = form.into_inner();
+    let (groups, exists) = db::run(&state.pool, move |conn| {
+        Ok((rules::groups(conn)?, rules::row(conn, id)?.is_some()))
+    })
+    .await?;
+    if !exists {
+        return Err(AppError::NotFound);
+    }
+    let rule = match form.parse(&groups) {
+        Ok(rule) => rule,
+        Err(errors) => {
+            let forms = Forms {
+                rule: Some((form, errors)),
+                editing: Some(id),
+                ..Forms::default()
+            };
+            return page(&state, &admin, forms).await;
+        }
+    };
+    let (now, actor) = (state.now(), admin.actor());
+    if form.intent == "preview" {
+        let shown = db::run(&state.pool, move |conn| {
+            Ok(preview_rule(conn, rule, Some(id), now)?)
+        })
+        .await?;
+        let forms = Forms {
+            rule: Some((form, FieldErrors::new())),
+            preview: Some((shown, "rule")),
+            editing: Some(id),
+            ..Forms::default()
+        };
+        return page(&state, &admin, forms).await;
+    }
+    db::run(&state.pool, move |conn| {
+        db::write(conn, |conn| {
+            if rules::update(conn, id, &rule, now)? == 0 {
+                return Err(AppError::NotFound);
+            }
+            let description = match &rule {
+                Rule::Attribute(rule) => rule.describe(),
+                Rule::Behaviour(rule) => rule.describe(),
+            };
+            rules::bump_version(conn)?;
+            record(
+                conn,
+                now,
+                &actor,
+                &format!("rule {id} changed: {description}"),
+            )?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(saved(&state, "Rule saved."))
 }
 
 async fn delete_rule(
@@ -512,4 +640,21 @@ async fn save_grades(
     })
     .await?;
     Ok(saved(&state, "Grades saved."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_and_filter;
+
+    #[test]
+    fn the_rules_table_shows_a_behaviour_rule_without_its_counting() {
+        assert_eq!(
+            event_and_filter(
+                "page_view where path starts with /pricing, each time, at most 12, half-life 7 days"
+            ),
+            "page_view where path starts with /pricing"
+        );
+        assert_eq!(event_and_filter("demo_requested, once"), "demo_requested");
+        assert_eq!(event_and_filter("no counting"), "no counting");
+    }
 }

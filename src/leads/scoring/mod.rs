@@ -19,6 +19,11 @@ use crate::db::schema::{
 };
 use crate::leads::model::Lead;
 
+diesel::define_sql_function! {
+    /// SQL's `lower()`: event names match rules whatever their case.
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 /// How many leads the background rescoring handles per transaction.
 pub const RESCORE_BATCH: i64 = 2000;
 
@@ -77,8 +82,16 @@ impl Inputs {
         }
         let names = engine::event_names(rules);
         if !names.is_empty() {
+            // Only the events some rule looks at: most events never reach the engine. SQL's
+            // lower() folds ASCII only, as the engine's comparison of names does.
+            let wanted: Vec<String> = rules
+                .behaviour
+                .iter()
+                .map(|rule| rule.event_name.to_ascii_lowercase())
+                .collect();
             let event_rows: Vec<(Option<i64>, String, String, NaiveDateTime)> = lead_events::table
                 .filter(lead_events::lead_id.eq_any(lead_ids))
+                .filter(lower(lead_events::name).eq_any(wanted))
                 .select((
                     lead_events::lead_id,
                     lead_events::name,
@@ -175,6 +188,10 @@ fn store(
     reason: &str,
 ) -> QueryResult<()> {
     let score = breakdown.total.0;
+    let unchanged = score == lead.score && breakdown.grade == lead.grade;
+    if unchanged && lead.scored_version == version {
+        return Ok(());
+    }
     diesel::update(leads::table.find(lead.id))
         .set((
             leads::score.eq(score),
@@ -182,7 +199,7 @@ fn store(
             leads::scored_version.eq(version),
         ))
         .execute(conn)?;
-    if score == lead.score && breakdown.grade == lead.grade {
+    if unchanged {
         return Ok(());
     }
     diesel::insert_into(lead_score_changes::table)
@@ -231,18 +248,21 @@ pub fn rescore_pending(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<usize
             return Ok(0);
         }
         let rules = rules::load(conn)?;
+        let reason = rules::rescore_reason(conn)?;
         let ids: Vec<i64> = batch.iter().map(|lead| lead.id).collect();
         let inputs = Inputs::load(conn, &ids, &rules)?;
+        // Most leads keep their score after a rule change: the batch is marked as scored in
+        // one statement and only the leads whose score moved are written one by one.
+        diesel::update(leads::table.filter(leads::id.eq_any(&ids)))
+            .set(leads::scored_version.eq(version))
+            .execute(conn)?;
         for lead in &batch {
             let breakdown = inputs.breakdown(&rules, lead, now);
-            store(
-                conn,
-                lead,
-                &breakdown,
-                version,
-                now,
-                "scoring rules changed",
-            )?;
+            let marked = Lead {
+                scored_version: version,
+                ..lead.clone()
+            };
+            store(conn, &marked, &breakdown, version, now, &reason)?;
         }
         Ok(batch.len())
     })
@@ -257,4 +277,42 @@ pub fn progress(conn: &mut Conn) -> QueryResult<(i64, i64)> {
         .count()
         .get_result(conn)?;
     Ok((total - behind, total))
+}
+
+/// The app setting holding the day (`YYYY-MM-DD`, UTC) the daily decay last ran.
+const DECAY_DAY: &str = "scoring_decay_day";
+pub const DAILY_DECAY: &str = "daily decay";
+
+/// Once per day of `now`: when a behaviour rule decays, marks every lead for rescoring so
+/// that the background rescoring lowers scores as their events age. Returns whether it did.
+pub fn daily_decay(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<bool> {
+    let today = now.date().to_string();
+    if crate::app_settings::get(conn, DECAY_DAY)?.as_deref() == Some(today.as_str()) {
+        return Ok(false);
+    }
+    crate::db::write(conn, |conn| {
+        // Checked again inside the write: another instance may have run it meanwhile.
+        if crate::app_settings::get(conn, DECAY_DAY)?.as_deref() == Some(today.as_str()) {
+            return Ok(false);
+        }
+        crate::app_settings::set(conn, DECAY_DAY, &today)?;
+        if !rules::any_decaying(conn)? {
+            return Ok(false);
+        }
+        rules::bump_version_because(conn, DAILY_DECAY)?;
+        Ok(true)
+    })
+}
+
+/// The daily decay step of the background worker: errors are logged, never fatal.
+pub fn apply_daily_decay(pool: &crate::db::DbPool, now: NaiveDateTime) {
+    let applied = pool
+        .get()
+        .map_err(crate::error::AppError::from)
+        .and_then(|mut conn| Ok(daily_decay(&mut conn, now)?));
+    match applied {
+        Ok(true) => tracing::info!("daily score decay: every lead is being rescored"),
+        Ok(false) => {}
+        Err(err) => tracing::error!(error = %err, "could not apply the daily score decay"),
+    }
 }

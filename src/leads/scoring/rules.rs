@@ -16,6 +16,7 @@ use crate::error::FieldErrors;
 
 const RULES_VERSION: &str = "scoring_rules_version";
 const TOTAL_CAP: &str = "scoring_total_cap";
+const RESCORE_REASON: &str = "scoring_rescore_reason";
 pub const MAX_HALF_LIFE_DAYS: i32 = 3650;
 const MAX_NAME: usize = 80;
 
@@ -27,11 +28,35 @@ pub fn version(conn: &mut Conn) -> QueryResult<i64> {
         .unwrap_or(1))
 }
 
-/// Marks every lead for rescoring, in the caller's transaction.
+/// Marks every lead for rescoring after a change of the rules, in the caller's transaction.
 pub fn bump_version(conn: &mut Conn) -> QueryResult<i64> {
+    bump_version_because(conn, RULES_CHANGED)
+}
+
+/// The reason the score history gives for the background rescoring by default.
+pub const RULES_CHANGED: &str = "scoring rules changed";
+
+/// Marks every lead for rescoring; `reason` is what their score history will say.
+pub fn bump_version_because(conn: &mut Conn, reason: &str) -> QueryResult<i64> {
     let next = version(conn)? + 1;
     app_settings::set(conn, RULES_VERSION, &next.to_string())?;
+    app_settings::set(conn, RESCORE_REASON, reason)?;
     Ok(next)
+}
+
+/// Why the leads behind the current version are being rescored.
+pub fn rescore_reason(conn: &mut Conn) -> QueryResult<String> {
+    Ok(app_settings::get(conn, RESCORE_REASON)?.unwrap_or_else(|| RULES_CHANGED.to_owned()))
+}
+
+/// Whether any behaviour rule decays (has a half-life), so scores move with time alone.
+pub fn any_decaying(conn: &mut Conn) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        scoring_rules::table
+            .filter(scoring_rules::kind.eq("behaviour"))
+            .filter(scoring_rules::half_life_days.is_not_null()),
+    ))
+    .get_result(conn)
 }
 
 pub fn total_cap(conn: &mut Conn) -> QueryResult<Option<Points>> {
@@ -366,6 +391,95 @@ impl RuleForm {
     }
 }
 
+impl RuleForm {
+    /// A stored rule as its edit form shows it.
+    pub fn of(row: &RuleRow) -> Self {
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        let points = |value: Option<i64>| value.map(|p| Points(p).unsigned_label());
+        Self {
+            kind: row.kind.clone(),
+            group_id: row.group_id.map(|id| id.to_string()).unwrap_or_default(),
+            field: text(&row.field),
+            operator: text(&row.operator),
+            value: text(&row.value),
+            event_name: text(&row.event_name),
+            filter_key: text(&row.filter_key),
+            filter_operator: text(&row.filter_operator),
+            filter_value: text(&row.filter_value),
+            counting: text(&row.counting),
+            cap: points(row.rule_cap).unwrap_or_default(),
+            half_life_days: row
+                .half_life_days
+                .map(|days| days.to_string())
+                .unwrap_or_default(),
+            points: Points(row.points).unsigned_label(),
+            intent: String::new(),
+        }
+    }
+}
+
+pub fn row(conn: &mut Conn, id: i64) -> QueryResult<Option<RuleRow>> {
+    scoring_rules::table
+        .find(id)
+        .select(RuleRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Replaces a stored rule's settings (it keeps its place in the list); how many rows changed.
+pub fn update(conn: &mut Conn, id: i64, rule: &Rule, now: NaiveDateTime) -> QueryResult<usize> {
+    let target = scoring_rules::table.find(id);
+    match rule {
+        Rule::Attribute(rule) => diesel::update(target)
+            .set((
+                scoring_rules::kind.eq("attribute"),
+                scoring_rules::group_id.eq(rule.group_id),
+                scoring_rules::field.eq(Some(rule.field.key())),
+                scoring_rules::operator.eq(Some(rule.condition.operator.key())),
+                scoring_rules::value.eq(Some(&rule.condition.value)),
+                scoring_rules::event_name.eq(None::<String>),
+                scoring_rules::filter_key.eq(None::<String>),
+                scoring_rules::filter_operator.eq(None::<String>),
+                scoring_rules::filter_value.eq(None::<String>),
+                scoring_rules::counting.eq(None::<String>),
+                scoring_rules::rule_cap.eq(None::<i64>),
+                scoring_rules::half_life_days.eq(None::<i32>),
+                scoring_rules::points.eq(rule.points.0),
+                scoring_rules::updated_at.eq(now),
+                scoring_rules::version.eq(scoring_rules::version + 1),
+            ))
+            .execute(conn),
+        Rule::Behaviour(rule) => diesel::update(target)
+            .set((
+                scoring_rules::kind.eq("behaviour"),
+                scoring_rules::group_id.eq(rule.group_id),
+                scoring_rules::field.eq(None::<String>),
+                scoring_rules::operator.eq(None::<String>),
+                scoring_rules::value.eq(None::<String>),
+                scoring_rules::event_name.eq(Some(&rule.event_name)),
+                scoring_rules::filter_key.eq(rule.filter.as_ref().map(|filter| &filter.key)),
+                scoring_rules::filter_operator.eq(rule
+                    .filter
+                    .as_ref()
+                    .map(|filter| filter.condition.operator.key())),
+                scoring_rules::filter_value
+                    .eq(rule.filter.as_ref().map(|filter| &filter.condition.value)),
+                scoring_rules::counting.eq(Some(match rule.counting {
+                    Counting::Once => "once",
+                    Counting::EachOccurrence => "each",
+                })),
+                scoring_rules::rule_cap.eq(rule.cap.map(|cap| cap.0)),
+                scoring_rules::half_life_days.eq(rule
+                    .half_life_days
+                    .and_then(|days| i32::try_from(days).ok())),
+                scoring_rules::points.eq(rule.points.0),
+                scoring_rules::updated_at.eq(now),
+                scoring_rules::version.eq(scoring_rules::version + 1),
+            ))
+            .execute(conn),
+    }
+}
+
 /// Stores a new rule at the end of the list.
 pub fn insert(conn: &mut Conn, rule: &Rule, now: NaiveDateTime) -> QueryResult<i64> {
     let position: i32 = scoring_rules::table
@@ -418,12 +532,12 @@ pub fn insert(conn: &mut Conn, rule: &Rule, now: NaiveDateTime) -> QueryResult<i
     }
 }
 
-/// The group form.
+/// The group form (its inputs are named after the error keys they share a page with).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct GroupForm {
-    #[serde(default)]
+    #[serde(default, rename = "group_name")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, rename = "group_cap")]
     pub cap: String,
 }
 
@@ -534,9 +648,13 @@ impl GradesForm {
                     errors.add(field, "Give this grade both a name and a lower limit.");
                 }
                 (name, min) => {
-                    if let Some(min) = errors.take(field, Points::parse(min)) {
+                    let name = errors.take(field, text(name, "a grade name", 40));
+                    let min = errors.take(field, Points::parse(min));
+                    if let (Some(name), Some(min)) = (name, min) {
+                        // Grade names are kept in lower case: the list filters by them and
+                        // the badges are styled by them.
                         grades.push(Grade {
-                            name: name.to_owned(),
+                            name: name.to_lowercase(),
                             min,
                         });
                     }
@@ -545,7 +663,8 @@ impl GradesForm {
         }
         let lowest = errors.take(
             "lowest_name",
-            text(&self.lowest_name, "a name for the lowest grade", 40),
+            text(&self.lowest_name, "a name for the lowest grade", 40)
+                .map(|name| name.to_lowercase()),
         );
         let total_cap = errors.take("total_cap", optional_points(&self.total_cap));
         if !errors.is_empty() {
@@ -589,5 +708,42 @@ pub fn store_grades(
         )
         .execute(conn)
         .map(|_| ()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grades_form(top: (&str, &str), lowest: &str) -> GradesForm {
+        GradesForm {
+            grade1_name: top.0.to_owned(),
+            grade1_min: top.1.to_owned(),
+            lowest_name: lowest.to_owned(),
+            ..GradesForm::default()
+        }
+    }
+
+    #[test]
+    fn grade_names_are_kept_in_lower_case() {
+        let (scale, cap) = grades_form(("Hot", "50"), "Cold").parse().expect("valid");
+        assert_eq!(scale.grades()[0].name, "hot");
+        assert_eq!(scale.lowest(), "cold");
+        assert_eq!(cap, None);
+    }
+
+    #[test]
+    fn a_grade_needs_a_short_one_line_name_and_a_number() {
+        let long = "x".repeat(41);
+        for (name, min) in [(long.as_str(), "50"), ("hot\nter", "50"), ("hot", "lots")] {
+            let errors = grades_form((name, min), "cold")
+                .parse()
+                .expect_err("invalid");
+            assert!(errors.get("grade1_min").is_some(), "{name} {min}");
+        }
+        let errors = grades_form(("hot", ""), "cold")
+            .parse()
+            .expect_err("invalid");
+        assert!(errors.get("grade1_min").is_some());
     }
 }

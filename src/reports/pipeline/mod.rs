@@ -46,6 +46,11 @@ pub struct Report {
 /// connection); below it, one read is quicker than two.
 const PARALLEL_FROM: usize = 20_000;
 
+/// Reports computed at once by this process. A report over a large history holds every
+/// move of its range while it runs; more requests queue here instead of each adding its
+/// working set (with two cores, more at once would not finish any sooner).
+static COMPUTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// What the closed deals and the open ones give, read together.
 struct Rest {
     closed: Closed,
@@ -76,6 +81,10 @@ impl Report {
         now: NaiveDateTime,
         parts: Option<usize>,
     ) -> Result<Self, AppError> {
+        let _turn = COMPUTING
+            .acquire()
+            .await
+            .map_err(|_| AppError::internal("the report queue is closed"))?;
         let started = std::time::Instant::now();
         let bounds = range.utc_bounds(tz);
         let pipeline_id = pipeline.id;

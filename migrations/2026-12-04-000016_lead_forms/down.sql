@@ -1,0 +1,2 @@
+DROP TABLE lead_form_confirmations;
+DROP TABLE lead_forms;

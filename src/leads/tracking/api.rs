@@ -1,0 +1,446 @@
+//! `POST /api/v1/events`: one event or a batch (`{"events": [...]}`), authenticated by a
+//! site write key (`Authorization: Bearer <key>`, or `"write_key"` in the body for
+//! `navigator.sendBeacon`, which cannot set headers). A batch is validated whole, then
+//! stored in one write transaction (shared with concurrent requests, see `writer`): a single
+//! bad event refuses the batch and nothing of it is stored. Every lead the batch touches is
+//! rescored once.
+
+use std::collections::{HashMap, HashSet};
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use super::keys::{self, SiteKey};
+use super::payload::{Fields, Incoming, parse};
+use super::writer::{self, GroupWriter, Outcome};
+use crate::db::schema::{contact_emails, contacts, leads};
+use crate::db::{self, Conn};
+use crate::error::AppError;
+use crate::leads::events::{self, BatchEvent, Subject};
+use crate::web::AppState;
+
+/// Larger bodies get a 413 before they are parsed.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+const PREFLIGHT_MAX_AGE_SECONDS: &str = "600";
+
+/// An API error as DESIGN.md fixes it: `{"error":{"code","message","fields"}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    fields: Fields,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            fields: Fields::new(),
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Send a valid, unrevoked write key: Authorization: Bearer <key>, or \"write_key\" in the body.",
+        )
+    }
+
+    fn origin_refused(origin: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            format!("This key does not allow events from {origin}."),
+        )
+    }
+
+    fn invalid(fields: Fields) -> Self {
+        Self {
+            fields,
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "Some events are not valid; nothing was stored.",
+            )
+        }
+    }
+
+    fn too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "The body is larger than {} KB; send fewer events per request.",
+                MAX_BODY_BYTES / 1024
+            ),
+        )
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    fn internal(err: &AppError) -> Self {
+        tracing::error!(error = %err, "event ingestion failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side; nothing was stored. Try again.",
+        )
+    }
+
+    pub fn response(&self, cors_origin: Option<&str>) -> HttpResponse {
+        let mut body = json!({ "code": self.code, "message": self.message });
+        if !self.fields.is_empty() {
+            body["fields"] = json!(self.fields);
+        }
+        let mut response = HttpResponse::build(self.status);
+        add_cors(&mut response, cors_origin);
+        response.json(json!({ "error": body }))
+    }
+}
+
+/// Who is sending events. This is the seam where personal API tokens (a later issue, for
+/// the whole `/api/v1`) plug in: `authenticate` tries them too and returns another variant,
+/// which allows no browser origin.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Site(SiteKey),
+}
+
+impl Caller {
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        match self {
+            Caller::Site(key) => key.allows(origin),
+        }
+    }
+}
+
+/// The caller a presented credential belongs to, if any.
+pub fn authenticate(conn: &mut Conn, credential: &str) -> QueryResult<Option<Caller>> {
+    Ok(keys::authenticate(conn, credential)?.map(Caller::Site))
+}
+
+fn add_cors(response: &mut actix_web::HttpResponseBuilder, origin: Option<&str>) {
+    response.insert_header((header::VARY, "Origin"));
+    if let Some(value) = origin.and_then(|origin| HeaderValue::from_str(origin).ok()) {
+        response.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, value));
+    }
+}
+
+fn origin_of(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// `OPTIONS /api/v1/events`: the key is not known yet, so any origin an active key allows
+/// gets the CORS headers; others get a 403 without them.
+pub async fn preflight(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let Some(origin) = origin_of(&req) else {
+        return HttpResponse::NoContent()
+            .insert_header((header::ALLOW, "POST, OPTIONS"))
+            .finish();
+    };
+    let lookup = origin.clone();
+    let allowed = db::run(&state.pool, move |conn| {
+        Ok(keys::any_allows(conn, &lookup)?)
+    })
+    .await;
+    match allowed {
+        Ok(true) => {
+            let mut response = HttpResponse::NoContent();
+            add_cors(&mut response, Some(&origin));
+            response
+                .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, Method::POST.as_str()))
+                .insert_header((
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    "authorization, content-type",
+                ))
+                .insert_header((header::ACCESS_CONTROL_MAX_AGE, PREFLIGHT_MAX_AGE_SECONDS))
+                .finish()
+        }
+        Ok(false) => ApiError::origin_refused(&origin).response(None),
+        Err(err) => ApiError::internal(&err).response(None),
+    }
+}
+
+/// `POST /api/v1/events`.
+pub async fn ingest(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let origin = origin_of(&req);
+    let body = match read_body(&req, payload).await {
+        Ok(body) => body,
+        Err(err) => return err.response(None),
+    };
+    let document: Value = match serde_json::from_slice(&body) {
+        Ok(Value::Object(document)) => Value::Object(document),
+        Ok(_) => {
+            return ApiError::bad_request("Send a JSON object: one event, or {\"events\": [...]}.")
+                .response(None);
+        }
+        Err(_) => return ApiError::bad_request("The body is not valid JSON.").response(None),
+    };
+    let credential = bearer(&req).or_else(|| {
+        document
+            .get("write_key")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
+    let now = state.now();
+    let parsed = parse(&document, now);
+    let group_writer = writer::of(&state);
+    let answer = db::run(&state.pool, move |conn| {
+        Ok(store(
+            conn,
+            &group_writer,
+            credential.as_deref(),
+            origin,
+            parsed,
+            now,
+        ))
+    })
+    .await;
+    match answer {
+        Ok((Ok(stored), cors)) => {
+            let mut response = HttpResponse::Ok();
+            add_cors(&mut response, cors.as_deref());
+            response.json(json!({ "accepted": stored.len(), "ids": stored }))
+        }
+        Ok((Err(err), cors)) => err.response(cors.as_deref()),
+        Err(err) => ApiError::internal(&err).response(None),
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, ApiError> {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if announced.is_some_and(|length| length > MAX_BODY_BYTES) {
+        return Err(ApiError::too_large());
+    }
+    let mut body = Vec::with_capacity(announced.unwrap_or(4096).min(MAX_BODY_BYTES));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::bad_request("The body could not be read."))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ApiError::too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Authenticates, checks the origin, then resolves and stores the events in one write
+/// transaction. Returns the CORS origin to answer with alongside the outcome.
+fn store(
+    conn: &mut Conn,
+    group_writer: &GroupWriter,
+    credential: Option<&str>,
+    origin: Option<String>,
+    parsed: Result<Vec<Incoming>, Fields>,
+    now: NaiveDateTime,
+) -> (Result<Vec<i64>, ApiError>, Option<String>) {
+    let caller = match credential.map(|credential| authenticate(conn, credential)) {
+        Some(Ok(Some(caller))) => caller,
+        Some(Err(err)) => return (Err(ApiError::internal(&err.into())), None),
+        _ => {
+            tracing::warn!(
+                origin = origin.as_deref(),
+                with_credential = credential.is_some(),
+                "events refused: missing, unknown or revoked key"
+            );
+            return (Err(ApiError::unauthorized()), None);
+        }
+    };
+    let cors = match origin {
+        Some(origin) if caller.allows_origin(&origin) => Some(origin),
+        Some(origin) => {
+            tracing::warn!(origin, "events refused: origin not allowed by the key");
+            return (Err(ApiError::origin_refused(&origin)), None);
+        }
+        None => None,
+    };
+    let incoming = match parsed {
+        Ok(incoming) => incoming,
+        Err(fields) => return (Err(ApiError::invalid(fields)), cors),
+    };
+    let outcome = match group_writer.submit(conn, incoming, now) {
+        Outcome::Stored(ids) => Ok(ids),
+        Outcome::Invalid(fields) => Err(ApiError::invalid(fields)),
+        Outcome::Failed(cause) => Err(ApiError::internal(&AppError::Internal(cause))),
+    };
+    (outcome, cors)
+}
+
+/// Why a request's events were not stored.
+pub(super) enum Refusal {
+    Invalid(Fields),
+    Database(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for Refusal {
+    fn from(err: diesel::result::Error) -> Self {
+        Refusal::Database(err)
+    }
+}
+
+/// The events ready to store, and the visitors found to be leads: (visitor id, lead id).
+pub(super) struct Resolved {
+    pub batch: Vec<BatchEvent>,
+    pub stitches: Vec<(String, i64)>,
+}
+
+/// Whose timeline each event lands on, and which visitors turn out to be which lead. An
+/// unknown lead, contact or email refuses the whole batch.
+pub(super) fn resolve(conn: &mut Conn, incoming: &[Incoming]) -> Result<Resolved, Refusal> {
+    let mut fields = Fields::new();
+    let mut lead_exists: HashMap<i64, bool> = HashMap::new();
+    let mut contact_exists: HashMap<i64, bool> = HashMap::new();
+    let mut by_email: HashMap<String, Option<Subject>> = HashMap::new();
+    let mut visitor_lead: HashMap<String, Option<i64>> = HashMap::new();
+    let mut stitches: Vec<(String, i64)> = Vec::new();
+    let mut stitched: HashSet<String> = HashSet::new();
+    let mut batch = Vec::with_capacity(incoming.len());
+    for event in incoming {
+        let field = |name: &str| format!("{}{name}", event.prefix);
+        let subject = if let Some(id) = event.lead_id {
+            let known = match lead_exists.get(&id) {
+                Some(known) => *known,
+                None => {
+                    let known = leads::table
+                        .find(id)
+                        .select(leads::id)
+                        .first::<i64>(conn)
+                        .optional()?
+                        .is_some();
+                    *lead_exists.entry(id).or_insert(known)
+                }
+            };
+            if !known {
+                fields.insert(field("lead_id"), format!("There is no lead {id}."));
+                continue;
+            }
+            Subject::Lead(id)
+        } else if let Some(id) = event.contact_id {
+            let known = match contact_exists.get(&id) {
+                Some(known) => *known,
+                None => {
+                    let known = contacts::table
+                        .find(id)
+                        .select(contacts::id)
+                        .first::<i64>(conn)
+                        .optional()?
+                        .is_some();
+                    *contact_exists.entry(id).or_insert(known)
+                }
+            };
+            if !known {
+                fields.insert(field("contact_id"), format!("There is no contact {id}."));
+                continue;
+            }
+            Subject::Contact(id)
+        } else if let Some(email) = &event.email {
+            let found = match by_email.get(email) {
+                Some(found) => *found,
+                None => {
+                    let found = subject_by_email(conn, email)?;
+                    *by_email.entry(email.clone()).or_insert(found)
+                }
+            };
+            match (found, &event.visitor_id) {
+                (Some(subject), _) => subject,
+                (None, Some(_)) => Subject::Anonymous,
+                (None, None) => {
+                    fields.insert(
+                        field("email"),
+                        format!(
+                            "No lead or contact has the email {email}; create the lead first, or send a visitor_id to keep the event until the visitor is known."
+                        ),
+                    );
+                    continue;
+                }
+            }
+        } else {
+            Subject::Anonymous
+        };
+        let subject = match (&event.visitor_id, subject) {
+            (Some(visitor_id), Subject::Anonymous) => {
+                let lead = match visitor_lead.get(visitor_id) {
+                    Some(lead) => *lead,
+                    None => {
+                        let lead = events::lead_of_visitor(conn, visitor_id)?;
+                        *visitor_lead.entry(visitor_id.clone()).or_insert(lead)
+                    }
+                };
+                lead.map_or(Subject::Anonymous, Subject::Lead)
+            }
+            (Some(visitor_id), Subject::Lead(lead_id)) => {
+                if stitched.insert(visitor_id.clone()) {
+                    stitches.push((visitor_id.clone(), lead_id));
+                }
+                visitor_lead.insert(visitor_id.clone(), Some(lead_id));
+                subject
+            }
+            _ => subject,
+        };
+        batch.push(BatchEvent {
+            subject,
+            visitor_id: event.visitor_id.clone(),
+            name: event.name.clone(),
+            properties: event.properties.clone(),
+            occurred_at: event.occurred_at,
+        });
+    }
+    if fields.is_empty() {
+        Ok(Resolved { batch, stitches })
+    } else {
+        Err(Refusal::Invalid(fields))
+    }
+}
+
+/// An open lead with this email first, then a contact, then a converted lead.
+fn subject_by_email(conn: &mut Conn, email: &str) -> QueryResult<Option<Subject>> {
+    let matching: Vec<(i64, String)> = leads::table
+        .filter(leads::email.eq(email))
+        .order(leads::id.desc())
+        .select((leads::id, leads::status))
+        .load(conn)?;
+    if let Some((id, _)) = matching.iter().find(|(_, status)| status != "converted") {
+        return Ok(Some(Subject::Lead(*id)));
+    }
+    let contact: Option<i64> = contact_emails::table
+        .inner_join(contacts::table)
+        .filter(contact_emails::email.eq(email))
+        .filter(contacts::archived_at.is_null())
+        .order((contact_emails::is_primary.desc(), contacts::id))
+        .select(contacts::id)
+        .first(conn)
+        .optional()?;
+    if let Some(id) = contact {
+        return Ok(Some(Subject::Contact(id)));
+    }
+    Ok(matching.first().map(|(id, _)| Subject::Lead(*id)))
+}
