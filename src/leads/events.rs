@@ -123,17 +123,21 @@ pub fn record_batch(
             touched.entry(*lead_id).or_default();
         }
     }
-    for (lead_id, names) in touched {
-        let reason = match names.len() {
-            0 => "earlier visits joined to the lead".to_owned(),
-            1 => format!("event {}", names.iter().copied().collect::<String>()),
-            _ => format!(
-                "events {}",
-                names.into_iter().collect::<Vec<_>>().join(", ")
-            ),
-        };
-        scoring::rescore(conn, lead_id, now, &reason)?;
-    }
+    let rescored: Vec<(i64, String)> = touched
+        .into_iter()
+        .map(|(lead_id, names)| {
+            let reason = match names.len() {
+                0 => "earlier visits joined to the lead".to_owned(),
+                1 => format!("event {}", names.iter().copied().collect::<String>()),
+                _ => format!(
+                    "events {}",
+                    names.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            };
+            (lead_id, reason)
+        })
+        .collect();
+    scoring::rescore_many(conn, &rescored, now)?;
     Ok(ids)
 }
 

@@ -161,20 +161,42 @@ pub fn rescore(
     now: NaiveDateTime,
     reason: &str,
 ) -> QueryResult<Option<Breakdown>> {
+    Ok(rescore_many(conn, &[(lead_id, reason.to_owned())], now)?
+        .into_iter()
+        .next())
+}
+
+/// Rescores several leads in the caller's transaction, each with the reason its history
+/// gives, reading the rules and the leads' inputs once; leads that do not exist are skipped.
+pub fn rescore_many(
+    conn: &mut Conn,
+    leads_and_reasons: &[(i64, String)],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<Breakdown>> {
+    if leads_and_reasons.is_empty() {
+        return Ok(Vec::new());
+    }
     let rules = rules::load(conn)?;
     let version = rules::version(conn)?;
-    let Some(lead) = leads::table
-        .find(lead_id)
+    let ids: Vec<i64> = leads_and_reasons.iter().map(|(id, _)| *id).collect();
+    let found: HashMap<i64, Lead> = leads::table
+        .filter(leads::id.eq_any(&ids))
         .select(Lead::as_select())
-        .first(conn)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let inputs = Inputs::load(conn, &[lead_id], &rules)?;
-    let breakdown = inputs.breakdown(&rules, &lead, now);
-    store(conn, &lead, &breakdown, version, now, reason)?;
-    Ok(Some(breakdown))
+        .load(conn)?
+        .into_iter()
+        .map(|lead| (lead.id, lead))
+        .collect();
+    let inputs = Inputs::load(conn, &ids, &rules)?;
+    let mut breakdowns = Vec::with_capacity(found.len());
+    for (lead_id, reason) in leads_and_reasons {
+        let Some(lead) = found.get(lead_id) else {
+            continue;
+        };
+        let breakdown = inputs.breakdown(&rules, lead, now);
+        store(conn, lead, &breakdown, version, now, reason)?;
+        breakdowns.push(breakdown);
+    }
+    Ok(breakdowns)
 }
 
 /// Writes a new score: the lead's row, a history row when the score or grade moved, and a
