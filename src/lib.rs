@@ -92,6 +92,7 @@ impl Application {
             https: base_url.scheme() == "https",
             trust_proxy: settings.trust_proxy,
             email_worker: worker.clone(),
+            event_writer: Default::default(),
         });
         let cookie_key = Key::derive_from(secret_key.as_bytes());
 

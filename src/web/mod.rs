@@ -39,6 +39,8 @@ pub struct AppState {
     pub https: bool,
     pub trust_proxy: bool,
     pub email_worker: WorkerHandle,
+    /// Stores the events API's requests by group commit.
+    pub event_writer: Arc<crate::leads::tracking::writer::GroupWriter>,
 }
 
 impl AppState {

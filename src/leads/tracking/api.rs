@@ -6,6 +6,7 @@
 //! rescored once.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
@@ -17,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::keys::{self, SiteKey};
 use super::payload::{Fields, Incoming, parse};
-use super::writer::{self, GroupWriter, Outcome};
+use super::writer::{GroupWriter, Outcome};
 use crate::db::schema::{contact_emails, contacts, leads};
 use crate::db::{self, Conn};
 use crate::error::AppError;
@@ -202,7 +203,7 @@ pub async fn ingest(
     });
     let now = state.now();
     let parsed = parse(&document, now);
-    let group_writer = writer::of(&state);
+    let group_writer = Arc::clone(&state.event_writer);
     let answer = db::run(&state.pool, move |conn| {
         Ok(store(
             conn,

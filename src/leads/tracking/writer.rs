@@ -5,7 +5,6 @@
 //! Waiting on a lock in the process, rather than on SQLite's busy handler (which polls with
 //! growing sleeps), also keeps the latency tail short.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::NaiveDateTime;
@@ -14,7 +13,6 @@ use super::api::{Refusal, resolve};
 use super::payload::{Fields, Incoming};
 use crate::db::{self, Conn};
 use crate::leads::events;
-use crate::web::AppState;
 
 /// A group stops growing at this many events, so one transaction stays short.
 const MAX_GROUP_EVENTS: usize = 50;
@@ -37,25 +35,16 @@ struct Job {
     slot: Slot,
 }
 
-/// The queue and the writer of one app (one database). Tests run several apps in one
-/// process, so they are kept per app rather than once per process.
+/// The queue and the writer of one app (one database), kept in its `AppState`.
 #[derive(Default)]
 pub struct GroupWriter {
     pending: Mutex<Vec<Job>>,
     writer: Mutex<()>,
 }
 
-static WRITERS: Mutex<BTreeMap<usize, Arc<GroupWriter>>> = Mutex::new(BTreeMap::new());
-
 /// A poisoned lock only means another request panicked; the data it guards stays usable.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The group writer of the app whose state this is.
-pub fn of(state: &AppState) -> Arc<GroupWriter> {
-    let app = std::ptr::from_ref(state).addr();
-    Arc::clone(lock(&WRITERS).entry(app).or_default())
 }
 
 impl GroupWriter {
