@@ -180,6 +180,7 @@ struct Row {
 struct ListPage {
     page: Page,
     rows: Vec<Row>,
+    q: String,
     statuses: Vec<SelectOption>,
     sources: Vec<SelectOption>,
     owners: Vec<SelectOption>,
@@ -221,7 +222,11 @@ async fn list(
                 owner_options(conn, None)?,
                 tags::all(conn)?,
                 grade_names,
-                scoring::progress(conn)?,
+                if scoring::rescoring(conn)? {
+                    Some(scoring::progress(conn)?)
+                } else {
+                    None
+                },
             ))
         })
         .await?;
@@ -258,6 +263,7 @@ async fn list(
     render(&ListPage {
         page: viewer.page("Leads"),
         rows,
+        q: value(&query.q).to_owned(),
         statuses: status_options(&Status::ALL, value(&query.status)),
         sources: source_options(value(&query.source)),
         owners: user_options(&owner_list, owner),
@@ -278,7 +284,7 @@ async fn list(
             .can(crate::auth::policy::Permission::CreateCustomers),
         bulk_owners: user_options(&owner_list, ""),
         bulk_statuses: status_options(&Status::SETTABLE, ""),
-        rescoring: Some(progress).filter(|(done, total)| done < total),
+        rescoring: progress.filter(|(done, total)| done < total),
     })
 }
 

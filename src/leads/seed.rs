@@ -7,7 +7,8 @@
 //!
 //! Rows are written with multi-row inserts, `BATCH` leads with their tags, events and
 //! timeline entries per immediate transaction, and indexed for search with one statement
-//! per batch. Ids are assigned here, after the current maximum, which is safe because each
+//! per batch; for large loads the indexes that would take random inserts are dropped and
+//! rebuilt at the end. Ids are assigned here, after the current maximum, which is safe because each
 //! batch holds the write lock. The data is deterministic: the same demo every run.
 
 use chrono::{Duration, NaiveDateTime};
@@ -691,6 +692,41 @@ macro_rules! insert_chunked {
     }};
 }
 
+/// From this many leads on, the indexes below are dropped during the load (and the first
+/// scoring) and rebuilt after it: sorting once is far faster than a million inserts at
+/// random places.
+const BULK: usize = 20_000;
+
+/// Drops the secondary indexes of the tables the seed fills whose keys arrive in random
+/// order (those led by `lead_id` grow in order and stay); returns their definitions.
+fn drop_indexes(conn: &mut Conn) -> QueryResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Index {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        sql: String,
+    }
+    let found: Vec<Index> = diesel::sql_query(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
+         AND tbl_name IN ('leads', 'lead_tags', 'lead_events', 'timeline_entries') \
+         AND sql NOT LIKE '%(lead_id,%'",
+    )
+    .load(conn)?;
+    for index in &found {
+        diesel::sql_query(format!("DROP INDEX \"{}\"", index.name.replace('"', "")))
+            .execute(conn)?;
+    }
+    Ok(found.into_iter().map(|index| index.sql).collect())
+}
+
+fn restore_indexes(conn: &mut Conn, definitions: &[String]) -> QueryResult<()> {
+    for definition in definitions {
+        diesel::sql_query(definition.as_str()).execute(conn)?;
+    }
+    Ok(())
+}
+
 fn next_id(conn: &mut Conn, table: &str) -> QueryResult<i64> {
     #[derive(QueryableByName)]
     struct Max {
@@ -811,171 +847,184 @@ pub fn seed(
     let counts = event_counts(&mut random, lead_count, event_count);
     let a_year_ago = now - Duration::days(365);
     let first_lead = next_id(conn, "leads")?;
-    let mut written = 0;
-    while written < lead_count {
-        let size = (lead_count - written).min(BATCH);
-        let start = first_lead + written as i64;
-        let mut people = Vec::with_capacity(size);
-        let mut tagged = Vec::with_capacity(size);
-        let mut events = Vec::new();
-        let mut entries = Vec::new();
-        for offset in 0..size {
-            let index = written + offset;
-            let id = start + offset as i64;
-            let first = *random.pick(FIRST_NAMES);
-            let last = *random.pick(LAST_NAMES);
-            let created_at = random.between(a_year_ago, now);
-            let company = random.chance(88).then(|| {
-                format!(
-                    "{} {}",
-                    random.pick(COMPANY_WORDS),
-                    random.pick(COMPANY_SUFFIXES)
-                )
-            });
-            let slug = |text: &str| {
-                text.chars()
-                    .filter_map(|c| match c {
-                        'é' | 'è' | 'É' => Some('e'),
-                        'ø' | 'ö' | 'ó' => Some('o'),
-                        'ü' | 'ú' => Some('u'),
-                        'á' | 'í' => Some(if c == 'á' { 'a' } else { 'i' }),
-                        'ñ' => Some('n'),
-                        'ı' => Some('i'),
-                        c if c.is_ascii_alphanumeric() => Some(c.to_ascii_lowercase()),
-                        _ => None,
-                    })
-                    .collect::<String>()
-            };
-            let domain = company
-                .as_deref()
-                .filter(|_| random.chance(85))
-                .map(|name| format!("{}{}.example", slug(name), id % 1000));
-            let email = if random.chance(93) {
-                let at = domain
-                    .clone()
-                    .unwrap_or_else(|| (*random.pick(PERSONAL_DOMAINS)).to_owned());
-                Some(format!("{}.{}.{id}@{at}", slug(first), slug(last)))
-            } else {
-                None
-            };
-            let source = *random.weighted(SOURCES);
-            people.push(NewLead {
-                id,
-                first_name: first,
-                last_name: last,
-                email,
-                phone: random.chance(60).then(|| {
+    let dropped = if lead_count >= BULK {
+        drop_indexes(conn)?
+    } else {
+        Vec::new()
+    };
+    let mut load = |conn: &mut Conn| -> Result<(), crate::error::AppError> {
+        let mut written = 0;
+        while written < lead_count {
+            let size = (lead_count - written).min(BATCH);
+            let start = first_lead + written as i64;
+            let mut people = Vec::with_capacity(size);
+            let mut tagged = Vec::with_capacity(size);
+            let mut events = Vec::new();
+            let mut entries = Vec::new();
+            for offset in 0..size {
+                let index = written + offset;
+                let id = start + offset as i64;
+                let first = *random.pick(FIRST_NAMES);
+                let last = *random.pick(LAST_NAMES);
+                let created_at = random.between(a_year_ago, now);
+                let company = random.chance(88).then(|| {
                     format!(
-                        "+1 ({}) 555-{:04}",
-                        200 + random.below(800),
-                        random.below(10_000)
+                        "{} {}",
+                        random.pick(COMPANY_WORDS),
+                        random.pick(COMPANY_SUFFIXES)
                     )
-                }),
-                website: domain.clone().filter(|_| random.chance(80)),
-                company_name: company,
-                job_title: random.chance(85).then(|| *random.weighted(JOB_TITLES)),
-                company_size: random
-                    .chance(75)
-                    .then(|| random.weighted(SIZES) + random.below(10) as i32),
-                industry: random.chance(85).then(|| *random.weighted(INDUSTRIES)),
-                country: random.chance(90).then(|| *random.weighted(COUNTRIES)),
-                source,
-                status: random.weighted::<&str>(STATUSES),
-                owner_id: random.chance(92).then(|| *random.pick(reps.as_slice())),
-                created_at,
-                updated_at: random.between(created_at, now),
-            });
-            for (tag_id, percent) in &tag_ids {
-                if random.chance(*percent) {
-                    tagged.push(NewLeadTag {
-                        lead_id: id,
-                        tag_id: *tag_id,
+                });
+                let slug = |text: &str| {
+                    text.chars()
+                        .filter_map(|c| match c {
+                            'é' | 'è' | 'É' => Some('e'),
+                            'ø' | 'ö' | 'ó' => Some('o'),
+                            'ü' | 'ú' => Some('u'),
+                            'á' | 'í' => Some(if c == 'á' { 'a' } else { 'i' }),
+                            'ñ' => Some('n'),
+                            'ı' => Some('i'),
+                            c if c.is_ascii_alphanumeric() => Some(c.to_ascii_lowercase()),
+                            _ => None,
+                        })
+                        .collect::<String>()
+                };
+                let domain = company
+                    .as_deref()
+                    .filter(|_| random.chance(85))
+                    .map(|name| format!("{}{}.example", slug(name), id % 1000));
+                let email = if random.chance(93) {
+                    let at = domain
+                        .clone()
+                        .unwrap_or_else(|| (*random.pick(PERSONAL_DOMAINS)).to_owned());
+                    Some(format!("{}.{}.{id}@{at}", slug(first), slug(last)))
+                } else {
+                    None
+                };
+                let source = *random.weighted(SOURCES);
+                people.push(NewLead {
+                    id,
+                    first_name: first,
+                    last_name: last,
+                    email,
+                    phone: random.chance(60).then(|| {
+                        format!(
+                            "+1 ({}) 555-{:04}",
+                            200 + random.below(800),
+                            random.below(10_000)
+                        )
+                    }),
+                    website: domain.clone().filter(|_| random.chance(80)),
+                    company_name: company,
+                    job_title: random.chance(85).then(|| *random.weighted(JOB_TITLES)),
+                    company_size: random
+                        .chance(75)
+                        .then(|| random.weighted(SIZES) + random.below(10) as i32),
+                    industry: random.chance(85).then(|| *random.weighted(INDUSTRIES)),
+                    country: random.chance(90).then(|| *random.weighted(COUNTRIES)),
+                    source,
+                    status: random.weighted::<&str>(STATUSES),
+                    owner_id: random.chance(92).then(|| *random.pick(reps.as_slice())),
+                    created_at,
+                    updated_at: random.between(created_at, now),
+                });
+                for (tag_id, percent) in &tag_ids {
+                    if random.chance(*percent) {
+                        tagged.push(NewLeadTag {
+                            lead_id: id,
+                            tag_id: *tag_id,
+                        });
+                    }
+                }
+                entries.push(NewEntry {
+                    lead_id: Some(id),
+                    kind: "change",
+                    author_id: None,
+                    occurred_at: created_at,
+                    body: "Lead created".to_owned(),
+                    created_at,
+                });
+                let count = counts.get(index).copied().unwrap_or(0);
+                let engaged = count >= 15;
+                let visitor = format!("v-{:016x}", random.next());
+                // Events start up to 30 days before the lead was known (stitched visits), and
+                // never more than 120 days ago.
+                let since = (created_at - Duration::days(30)).max(now - Duration::days(120));
+                for _ in 0..count {
+                    let occurred_at = random.between(since, now);
+                    let (name, properties, body) = if random.chance(4) {
+                        let form = *random.weighted(&[
+                            ("newsletter", 50),
+                            ("contact", 30),
+                            ("demo-request", 20),
+                        ]);
+                        let path = if form == "demo-request" {
+                            "/demo"
+                        } else {
+                            "/contact"
+                        };
+                        (
+                            "form_submitted",
+                            json!({ "form": form, "path": path }).to_string(),
+                            format!("form_submitted {form}"),
+                        )
+                    } else {
+                        let path = page(&mut random, engaged);
+                        (
+                            "page_view",
+                            json!({ "path": path }).to_string(),
+                            format!("page_view {path}"),
+                        )
+                    };
+                    events.push(NewEvent {
+                        lead_id: Some(id),
+                        visitor_id: Some(visitor.clone()),
+                        name,
+                        properties,
+                        occurred_at,
+                        received_at: occurred_at,
+                    });
+                    entries.push(NewEntry {
+                        lead_id: Some(id),
+                        kind: "event",
+                        author_id: None,
+                        occurred_at,
+                        body,
+                        created_at: occurred_at,
                     });
                 }
             }
-            entries.push(NewEntry {
-                lead_id: Some(id),
-                kind: "change",
-                author_id: None,
-                occurred_at: created_at,
-                body: "Lead created".to_owned(),
-                created_at,
-            });
-            let count = counts.get(index).copied().unwrap_or(0);
-            let engaged = count >= 15;
-            let visitor = format!("v-{:016x}", random.next());
-            // Events start up to 30 days before the lead was known (stitched visits), and
-            // never more than 120 days ago.
-            let since = (created_at - Duration::days(30)).max(now - Duration::days(120));
-            for _ in 0..count {
-                let occurred_at = random.between(since, now);
-                let (name, properties, body) = if random.chance(4) {
-                    let form = *random.weighted(&[
-                        ("newsletter", 50),
-                        ("contact", 30),
-                        ("demo-request", 20),
-                    ]);
-                    let path = if form == "demo-request" {
-                        "/demo"
-                    } else {
-                        "/contact"
-                    };
-                    (
-                        "form_submitted",
-                        json!({ "form": form, "path": path }).to_string(),
-                        format!("form_submitted {form}"),
-                    )
-                } else {
-                    let path = page(&mut random, engaged);
-                    (
-                        "page_view",
-                        json!({ "path": path }).to_string(),
-                        format!("page_view {path}"),
-                    )
-                };
-                events.push(NewEvent {
-                    lead_id: Some(id),
-                    visitor_id: Some(visitor.clone()),
-                    name,
-                    properties,
-                    occurred_at,
-                    received_at: occurred_at,
-                });
-                entries.push(NewEntry {
-                    lead_id: Some(id),
-                    kind: "event",
-                    author_id: None,
-                    occurred_at,
-                    body,
-                    created_at: occurred_at,
-                });
+            db::write(conn, |conn| {
+                insert_chunked!(conn, leads::table, people, 16);
+                insert_chunked!(conn, lead_tags::table, tagged, 2);
+                insert_chunked!(conn, lead_events::table, events, 6);
+                insert_chunked!(conn, timeline_entries::table, entries, 6);
+                search::index_leads_range(conn, start, start + size as i64 - 1)
+            })?;
+            seeded.events += events.len() as u64;
+            written += size;
+            progress(written);
+        }
+        seeded.leads = lead_count as u64;
+        // Score what the current rules have not scored: the product's background rescoring.
+        // Today's decay is taken in first, so that a server started next does not rescore
+        // every lead again for it.
+        let started = std::time::Instant::now();
+        scoring::daily_decay(conn, now)?;
+        loop {
+            let done = scoring::rescore_pending(conn, now)?;
+            if done == 0 {
+                break;
             }
+            seeded.scored += done as u64;
         }
-        db::write(conn, |conn| {
-            insert_chunked!(conn, leads::table, people, 16);
-            insert_chunked!(conn, lead_tags::table, tagged, 2);
-            insert_chunked!(conn, lead_events::table, events, 6);
-            insert_chunked!(conn, timeline_entries::table, entries, 6);
-            search::index_leads_range(conn, start, start + size as i64 - 1)
-        })?;
-        seeded.events += events.len() as u64;
-        written += size;
-        progress(written);
-    }
-    seeded.leads = lead_count as u64;
-    // Score what the current rules have not scored: the product's background rescoring.
-    // Today's decay is taken in first, so that a server started next does not rescore
-    // every lead again for it.
-    let started = std::time::Instant::now();
-    scoring::daily_decay(conn, now)?;
-    loop {
-        let done = scoring::rescore_pending(conn, now)?;
-        if done == 0 {
-            break;
-        }
-        seeded.scored += done as u64;
-    }
-    seeded.scoring_seconds = started.elapsed().as_secs_f64();
+        seeded.scoring_seconds = started.elapsed().as_secs_f64();
+        Ok(())
+    };
+    let loaded = load(conn);
+    // Rebuild what was dropped even when the load failed half-way.
+    let rebuilt = restore_indexes(conn, &dropped);
+    loaded?;
+    rebuilt?;
     Ok(seeded)
 }
 

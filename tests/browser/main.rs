@@ -597,13 +597,24 @@ async fn an_admin_scores_pricing_visits_a_visitor_fills_in_the_form_and_the_rep_
         .goto(&app.url("/admin/assignment"))
         .await
         .expect("open assignment");
-    check(&browser, "form[action='/admin/assignment'] input[name=enabled]").await;
     check(
         &browser,
-        &format!("form[action='/admin/assignment'] input[name=reps][value='{}']", rep.id),
+        "form[action='/admin/assignment'] input[name=enabled]",
     )
     .await;
-    click(&browser, "form[action='/admin/assignment'] button[type=submit]").await;
+    check(
+        &browser,
+        &format!(
+            "form[action='/admin/assignment'] input[name=reps][value='{}']",
+            rep.id
+        ),
+    )
+    .await;
+    click(
+        &browser,
+        "form[action='/admin/assignment'] button[type=submit]",
+    )
+    .await;
     wait_for(&browser, ".flash").await;
 
     // A site key for the website, and a lead form to paste into it.
@@ -655,14 +666,15 @@ async fn an_admin_scores_pricing_visits_a_visitor_fills_in_the_form_and_the_rep_
     fill(&browser, "input[name=first_name]", "Grace").await;
     fill(&browser, "input[name=last_name]", "Hopper").await;
     fill(&browser, "input[name=email]", "grace@navy.example").await;
-    click(&browser, "form button[type=submit], form input[type=submit]").await;
+    click(
+        &browser,
+        "form button[type=submit], form input[type=submit]",
+    )
+    .await;
     wait_for_text(&browser, "Thank you!").await;
 
     // The rep sees the lead hot at the top of the list, with the visit in its breakdown.
-    browser
-        .goto(&app.url("/"))
-        .await
-        .expect("back to Rapport");
+    browser.goto(&app.url("/")).await.expect("back to Rapport");
     click(&browser, "form[action='/logout'] button").await;
     wait_for_path(&browser, "/login").await;
     sign_in(&browser, &app, &rep).await;

@@ -304,6 +304,11 @@ async fn a_public_submission_creates_a_web_form_lead_with_a_form_submitted_event
         lead_page.contains("Call me about pricing"),
         "the message is on the timeline"
     );
+    let found = app.get_html("/search?q=lovel").await;
+    assert!(
+        found.contains(&format!("/leads/{lead_id}")),
+        "the new lead is searchable"
+    );
     let submissions: i64 = lead_forms::table
         .find(id)
         .select(lead_forms::submissions)

@@ -459,6 +459,7 @@ fn create_lead(
         ))
         .returning(leads::id)
         .get_result(conn)?;
+    crate::search::index_lead(conn, id)?;
     let body = format!(
         "Lead created from the web form {} ({})",
         form.name, form.source_label
@@ -539,6 +540,7 @@ fn fill_empty_fields(
             leads::version.eq(lead.version + 1),
         ))
         .execute(conn)?;
+    crate::search::index_lead(conn, lead_id)?;
     let body = format!(
         "Filled in from the web form {}: {}",
         form.name,

@@ -260,9 +260,11 @@ fn store(
 pub fn rescore_pending(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<usize> {
     crate::db::write(conn, |conn| {
         let version = rules::version(conn)?;
+        // In the order of `leads_by_scored_version`, so a batch is read off the index
+        // instead of sorting every lead still behind.
         let batch: Vec<Lead> = leads::table
             .filter(leads::scored_version.lt(version))
-            .order(leads::id)
+            .order((leads::scored_version, leads::id))
             .limit(RESCORE_BATCH)
             .select(Lead::as_select())
             .load(conn)?;
@@ -299,6 +301,16 @@ pub fn progress(conn: &mut Conn) -> QueryResult<(i64, i64)> {
         .count()
         .get_result(conn)?;
     Ok((total - behind, total))
+}
+
+/// Whether a background rescoring is under way: one probe of `leads_by_scored_version`,
+/// cheap enough for every list page.
+pub fn rescoring(conn: &mut Conn) -> QueryResult<bool> {
+    let version = rules::version(conn)?;
+    diesel::select(diesel::dsl::exists(
+        leads::table.filter(leads::scored_version.lt(version)),
+    ))
+    .get_result(conn)
 }
 
 /// The app setting holding the day (`YYYY-MM-DD`, UTC) the daily decay last ran.
