@@ -210,6 +210,6 @@ plan() { echo "-- $1"; sqlite3 "$database" "EXPLAIN QUERY PLAN $2"; }
 plan "the list's first page" "SELECT id FROM leads WHERE status <> 'converted'
   ORDER BY score DESC, id DESC LIMIT 51"
 plan "the background rescoring's batch" "SELECT id FROM leads WHERE scored_version < 99
-  ORDER BY id LIMIT 2000"
+  ORDER BY scored_version, id LIMIT 2000"
 plan "a batch's events" "SELECT lead_id, name, properties, occurred_at FROM lead_events
   WHERE lead_id IN (1, 2, 3)"
