@@ -5,6 +5,7 @@
 //! Points are integer hundredths (7.5 points are `Points(750)`). Caps appear as lines of
 //! their own, so the total is always the sum of the lines.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
@@ -256,26 +257,28 @@ impl Condition {
         let Some(fact) = fact else {
             return matches!(self.operator, Operator::IsEmpty | Operator::NotEquals);
         };
-        let (fact_lower, value) = (fact.to_lowercase(), self.value.trim().to_lowercase());
+        let value = self.value.trim();
         let number = |text: &str| text.trim().parse::<f64>().ok();
         match self.operator {
             Operator::IsSet => true,
             Operator::IsEmpty => false,
-            Operator::Equals => fact_lower == value,
-            Operator::NotEquals => fact_lower != value,
-            Operator::Contains => fact_lower.contains(&value),
-            Operator::StartsWith => fact_lower.starts_with(&value),
-            Operator::EndsWith => fact_lower.ends_with(&value),
+            Operator::Equals => folded(fact, value, |fact, value| fact == value),
+            Operator::NotEquals => !folded(fact, value, |fact, value| fact == value),
+            Operator::Contains => folded(fact, value, |fact, value| {
+                value.is_empty() || fact.windows(value.len()).any(|part| part == value)
+            }),
+            Operator::StartsWith => folded(fact, value, <[u8]>::starts_with),
+            Operator::EndsWith => folded(fact, value, <[u8]>::ends_with),
             Operator::OneOf => value
                 .split(',')
                 .map(str::trim)
                 .filter(|choice| !choice.is_empty())
-                .any(|choice| choice == fact_lower),
+                .any(|choice| folded(fact, choice, |fact, choice| fact == choice)),
             Operator::AtLeast => {
-                matches!((number(fact), number(&value)), (Some(f), Some(v)) if f >= v)
+                matches!((number(fact), number(value)), (Some(f), Some(v)) if f >= v)
             }
             Operator::AtMost => {
-                matches!((number(fact), number(&value)), (Some(f), Some(v)) if f <= v)
+                matches!((number(fact), number(value)), (Some(f), Some(v)) if f <= v)
             }
         }
     }
@@ -298,6 +301,27 @@ impl Condition {
         } else {
             self.operator.label().to_owned()
         }
+    }
+}
+
+/// Compares `fact` with `value` ignoring case. Rescoring runs this millions of times, so
+/// ASCII text (nearly all of it) is folded byte by byte without allocating; other text is
+/// lowercased the Unicode way.
+fn folded(fact: &str, value: &str, compare: impl Fn(&[u8], &[u8]) -> bool) -> bool {
+    if fact.is_ascii() && value.is_ascii() {
+        if fact.bytes().chain(value.bytes()).any(|byte| byte.is_ascii_uppercase()) {
+            compare(
+                fact.to_ascii_lowercase().as_bytes(),
+                value.to_ascii_lowercase().as_bytes(),
+            )
+        } else {
+            compare(fact.as_bytes(), value.as_bytes())
+        }
+    } else {
+        compare(
+            fact.to_lowercase().as_bytes(),
+            value.to_lowercase().as_bytes(),
+        )
     }
 }
 
@@ -380,9 +404,9 @@ impl BehaviourRule {
             .properties
             .get(&filter.key)
             .and_then(|value| match value {
-                Value::String(text) => Some(text.clone()),
-                Value::Number(number) => Some(number.to_string()),
-                Value::Bool(flag) => Some(flag.to_string()),
+                Value::String(text) => Some(Cow::Borrowed(text.as_str())),
+                Value::Number(number) => Some(Cow::Owned(number.to_string())),
+                Value::Bool(flag) => Some(Cow::Owned(flag.to_string())),
                 _ => None,
             });
         filter.condition.matches(property.as_deref())
