@@ -309,7 +309,11 @@ impl Condition {
 /// lowercased the Unicode way.
 fn folded(fact: &str, value: &str, compare: impl Fn(&[u8], &[u8]) -> bool) -> bool {
     if fact.is_ascii() && value.is_ascii() {
-        if fact.bytes().chain(value.bytes()).any(|byte| byte.is_ascii_uppercase()) {
+        if fact
+            .bytes()
+            .chain(value.bytes())
+            .any(|byte| byte.is_ascii_uppercase())
+        {
             compare(
                 fact.to_ascii_lowercase().as_bytes(),
                 value.to_ascii_lowercase().as_bytes(),
