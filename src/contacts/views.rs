@@ -10,14 +10,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use crate::audit::{self, Action};
 use crate::auth::model::{Role, User};
 use crate::auth::policy::ViewCustomers;
 use crate::db::schema::{saved_views, users};
 use crate::db::{self, Conn};
 use crate::error::{AppError, FieldErrors, OrNotFound};
 use crate::web::AppState;
-use crate::web::extract::{Authorized, CurrentUser};
+use crate::web::extract::{Authorized, CurrentUser, denied};
 use crate::web::page::{Page, redirect, render, render_with_status};
 
 type Viewer = Authorized<ViewCustomers>;
@@ -410,29 +409,6 @@ async fn visible(state: &AppState, user: &User, id: i64) -> Result<SavedView, Ap
     } else {
         Err(AppError::NotFound)
     }
-}
-
-/// Refuses a change to someone else's view, and logs the refusal.
-async fn denied(
-    state: &AppState,
-    current: &CurrentUser,
-    req: &HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    let (now, actor) = (state.now(), current.actor());
-    let target = format!("{} {}", req.method(), req.path());
-    db::run(&state.pool, move |conn| {
-        audit::record(
-            conn,
-            now,
-            &actor,
-            Action::AuthorizationDenied,
-            Some(&target),
-            None,
-        )?;
-        Ok(())
-    })
-    .await?;
-    Err(AppError::Forbidden)
 }
 
 async fn open(

@@ -31,6 +31,7 @@ use crate::pipeline::model::{self as pipeline_model, Status as DealStatus};
 use crate::search;
 use crate::web::AppState;
 use crate::web::extract::Authorized;
+use crate::web::extract::denied;
 use crate::web::page::{Page, redirect, render_with_status};
 
 type Viewer = Authorized<ViewCustomers>;
@@ -678,28 +679,6 @@ struct ConvertPage {
     /// (kind, path, name) of what the lead became, once converted.
     converted_into: Vec<(&'static str, String, String)>,
     converted: bool,
-}
-
-async fn denied(
-    state: &AppState,
-    viewer: &Viewer,
-    req: &HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    let (now, actor) = (state.now(), viewer.actor());
-    let target = format!("{} {}", req.method(), req.path());
-    db::run(&state.pool, move |conn| {
-        audit::record(
-            conn,
-            now,
-            &actor,
-            Action::AuthorizationDenied,
-            Some(&target),
-            None,
-        )?;
-        Ok(())
-    })
-    .await?;
-    Err(AppError::Forbidden)
 }
 
 struct Loaded {

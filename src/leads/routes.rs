@@ -11,7 +11,7 @@ use super::model::{Lead, LeadForm, Source, Status};
 use super::queries::{self, Cursor, ListFilter};
 use super::scoring::{self, engine::LineKind, engine::Points};
 use super::service::{self, BulkAction};
-use crate::audit::{self, Action};
+
 use crate::auth::policy::{CreateCustomers, ViewCustomers, record_rights};
 use crate::contacts::contact::queries::{owner_options, user_names};
 use crate::contacts::tags;
@@ -21,7 +21,7 @@ use crate::db;
 use crate::error::{AppError, FieldErrors, OrNotFound};
 use crate::tasks::panel::{self as tasks_panel, Linked, TasksPanel};
 use crate::web::AppState;
-use crate::web::extract::{Authorized, CurrentUser};
+use crate::web::extract::{Authorized, CurrentUser, denied};
 use crate::web::format;
 use crate::web::page::{Page, redirect, render, render_with_status};
 
@@ -37,28 +37,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/leads/{id}", web::post().to(update))
         .route("/leads/{id}/edit", web::get().to(edit_form))
         .route("/leads/{id}/adjustments", web::post().to(adjust));
-}
-
-async fn denied(
-    state: &AppState,
-    current: &CurrentUser,
-    req: &HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    let (now, actor) = (state.now(), current.actor());
-    let target = format!("{} {}", req.method(), req.path());
-    db::run(&state.pool, move |conn| {
-        audit::record(
-            conn,
-            now,
-            &actor,
-            Action::AuthorizationDenied,
-            Some(&target),
-            None,
-        )?;
-        Ok(())
-    })
-    .await?;
-    Err(AppError::Forbidden)
 }
 
 pub struct SelectOption {

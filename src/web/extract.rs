@@ -12,7 +12,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web::Data;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use actix_web_flash_messages::IncomingFlashMessages;
 
 use super::AppState;
@@ -270,24 +270,37 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
                 return Ok(Authorized(current, PhantomData));
             }
             let state = state(&req)?;
-            let actor = current.actor();
-            let now = state.now();
-            let target = format!("{} {}", req.method(), req.path());
-            db::run(&state.pool, move |conn| {
-                audit::record(
-                    conn,
-                    now,
-                    &actor,
-                    Action::AuthorizationDenied,
-                    Some(&target),
-                    None,
-                )?;
-                Ok(())
-            })
-            .await?;
-            Err(AppError::Forbidden)
+            Err(refusal(&state, &current, &req).await)
         })
     }
+}
+
+/// Logs that `current` was refused `req` and gives the error that answers it (403).
+async fn refusal(state: &AppState, current: &CurrentUser, req: &HttpRequest) -> AppError {
+    let (now, actor) = (state.now(), current.actor());
+    let target = format!("{} {}", req.method(), req.path());
+    let logged = db::run(&state.pool, move |conn| {
+        audit::record(
+            conn,
+            now,
+            &actor,
+            Action::AuthorizationDenied,
+            Some(&target),
+            None,
+        )?;
+        Ok(())
+    })
+    .await;
+    logged.err().unwrap_or(AppError::Forbidden)
+}
+
+/// Refuses a request the user's rights on a record do not allow, and logs the refusal.
+pub async fn denied(
+    state: &AppState,
+    current: &CurrentUser,
+    req: &HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    Err(refusal(state, current, req).await)
 }
 
 /// Middleware for a scope whose every route requires `R`: refuses (and audits) before the

@@ -24,7 +24,7 @@ use crate::pipeline::{self, panel::DealsPanel};
 use crate::search;
 use crate::tasks::{self, panel::Linked, panel::TasksPanel};
 use crate::web::AppState;
-use crate::web::extract::{Authorized, CurrentUser};
+use crate::web::extract::{Authorized, CurrentUser, denied};
 use crate::web::format;
 use crate::web::page::{Page, redirect, render, render_with_status};
 
@@ -42,29 +42,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/contacts/{id}/archive", web::post().to(archive))
         .route("/contacts/{id}/restore", web::post().to(restore))
         .route("/contacts/{id}/delete", web::post().to(delete));
-}
-
-/// Refuses a request the user's rights on the record do not allow, and logs the refusal.
-async fn denied(
-    state: &AppState,
-    current: &CurrentUser,
-    req: &HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    let (now, actor) = (state.now(), current.actor());
-    let target = format!("{} {}", req.method(), req.path());
-    db::run(&state.pool, move |conn| {
-        audit::record(
-            conn,
-            now,
-            &actor,
-            Action::AuthorizationDenied,
-            Some(&target),
-            None,
-        )?;
-        Ok(())
-    })
-    .await?;
-    Err(AppError::Forbidden)
 }
 
 // ---------------------------------------------------------------------------------------
