@@ -299,6 +299,7 @@ pub fn merge_contacts(
         diesel::update(lead_events::table.filter(lead_events::contact_id.eq(gone.id)))
             .set(lead_events::contact_id.eq(keep.id))
             .execute(conn)?;
+        crate::leads::events::visitors_move_to_contact(conn, gone.id, keep.id)?;
 
         let company_id = if take("company") {
             gone.company_id

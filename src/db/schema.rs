@@ -385,6 +385,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        scored_at -> Nullable<Timestamp>,
     }
 }
 
@@ -596,7 +597,8 @@ diesel::table! {
 diesel::table! {
     lead_visitors (visitor_id) {
         visitor_id -> Text,
-        lead_id -> BigInt,
+        lead_id -> Nullable<BigInt>,
+        contact_id -> Nullable<BigInt>,
         stitched_at -> Timestamp,
     }
 }
@@ -609,3 +611,14 @@ diesel::allow_tables_to_appear_in_same_query!(tasks, leads);
 diesel::allow_tables_to_appear_in_same_query!(leads, contacts);
 diesel::allow_tables_to_appear_in_same_query!(leads, companies);
 diesel::allow_tables_to_appear_in_same_query!(leads, deals);
+
+diesel::table! {
+    deal_board_totals (pipeline_id, owner_key, stage_id, currency) {
+        pipeline_id -> BigInt,
+        stage_id -> BigInt,
+        owner_key -> BigInt,
+        currency -> Text,
+        deals -> BigInt,
+        total_minor -> BigInt,
+    }
+}

@@ -21,13 +21,12 @@ use crate::contacts::company::model::{CompanyInput, normalise_domain, sort_name}
 use crate::contacts::contact::model::{ContactInput, Stage, full_name};
 use crate::contacts::timeline::{self, Kind, NewEntry};
 use crate::db::schema::{
-    companies, contact_emails, contacts, deal_contacts, deal_stage_moves, deals, lead_events,
-    leads, tasks, timeline_entries,
+    companies, contact_emails, contacts, lead_events, leads, tasks, timeline_entries,
 };
 use crate::db::{self, Conn};
 use crate::error::{AppError, FieldErrors, OrNotFound};
 use crate::pipeline::deal::model::{COMMON_CURRENCIES, DEFAULT_CURRENCY, DealForm, DealInput};
-use crate::pipeline::model::{self as pipeline_model, Status as DealStatus};
+use crate::pipeline::model as pipeline_model;
 use crate::search;
 use crate::web::AppState;
 use crate::web::extract::Authorized;
@@ -467,6 +466,9 @@ pub fn convert_lead(
         diesel::update(lead_events::table.filter(lead_events::lead_id.eq(id)))
             .set(lead_events::contact_id.eq(contact_id))
             .execute(conn)?;
+        // The lead's website visitors are the contact from now on: their later events land
+        // on the contact's timeline.
+        super::events::visitors_become_contact(conn, id, contact_id, now)?;
         if company_id.is_some() {
             diesel::update(
                 timeline_entries::table
@@ -499,6 +501,8 @@ pub fn convert_lead(
             ))
             .execute(conn)?;
         search::index_lead(conn, id)?;
+        // The status is one of the facts the rules may look at.
+        super::scoring::rescore(conn, id, now, "lead converted")?;
 
         let made = describe(conn, contact_id, &conversion, company_id, deal_id)?;
         let body = format!("Converted from lead {}: {made}.", lead.name());
@@ -557,93 +561,41 @@ fn describe(
     Ok(parts.join(", "))
 }
 
-/// A deal as `pipeline::deal::service::create` makes it, inside the conversion's transaction
-/// (that function opens its own).
+/// The conversion's deal, made by the pipeline's own code inside the conversion's
+/// transaction; a reference that no longer holds is reported next to the conversion
+/// form's fields.
 fn insert_deal(
     conn: &mut Conn,
     now: NaiveDateTime,
     actor: &Actor,
     input: &DealInput,
 ) -> Result<i64, AppError> {
-    let stage = crate::pipeline::deal::service::check_references(conn, input, None).map_err(
-        |err| match err {
-            AppError::Invalid(deal_errors) => {
-                let mut errors = FieldErrors::new();
-                for (field, form_field) in [
-                    ("pipeline", "pipeline"),
-                    ("stage", "stage"),
-                    ("owner", "deal_title"),
-                ] {
-                    if let Some(message) = deal_errors.get(field) {
-                        errors.add(form_field, message.to_owned());
-                    }
-                }
-                if errors.is_empty() {
-                    errors.add("deal_title", "The deal could not be created.");
-                }
-                AppError::Invalid(errors)
-            }
-            other => other,
-        },
-    )?;
-    let id: i64 = diesel::insert_into(deals::table)
-        .values((
-            deals::title.eq(&input.title),
-            deals::value_minor.eq(input.value_minor),
-            deals::currency.eq(&input.currency),
-            deals::expected_close_on.eq(input.expected_close_on),
-            deals::owner_id.eq(input.owner_id),
-            deals::company_id.eq(input.company_id),
-            deals::pipeline_id.eq(input.pipeline_id),
-            deals::stage_id.eq(input.stage_id),
-            deals::status.eq(DealStatus::Open.as_str()),
-            deals::source.eq(&input.source),
-            deals::stage_entered_at.eq(now),
-            deals::created_at.eq(now),
-            deals::updated_at.eq(now),
-            deals::version.eq(1),
-        ))
-        .returning(deals::id)
-        .get_result(conn)?;
-    for contact_id in &input.contact_ids {
-        diesel::insert_into(deal_contacts::table)
-            .values((
-                deal_contacts::deal_id.eq(id),
-                deal_contacts::contact_id.eq(contact_id),
-            ))
-            .execute(conn)?;
-    }
-    diesel::insert_into(deal_stage_moves::table)
-        .values((
-            deal_stage_moves::deal_id.eq(id),
-            deal_stage_moves::from_stage_id.eq(None::<i64>),
-            deal_stage_moves::to_stage_id.eq(Some(input.stage_id)),
-            deal_stage_moves::from_status.eq(None::<String>),
-            deal_stage_moves::to_status.eq(DealStatus::Open.as_str()),
-            deal_stage_moves::moved_by.eq(actor.user_id),
-            deal_stage_moves::moved_at.eq(now),
-        ))
-        .execute(conn)?;
-    audit::record(
+    crate::pipeline::deal::service::create_in(
         conn,
         now,
         actor,
-        Action::RecordCreated,
-        Some(&crate::pipeline::deal::service::target(id)),
-        Some(&format!("title: {}; converted from a lead", input.title)),
-    )?;
-    let body = format!("Deal created: {} (stage {}).", input.title, stage.name);
-    timeline::add(
-        conn,
-        &NewEntry {
-            contact_id: input.contact_ids.first().copied(),
-            company_id: input.company_id,
-            deal_id: Some(id),
-            author_id: actor.user_id,
-            ..NewEntry::system(Kind::Deal, now, &body)
-        },
-    )?;
-    Ok(id)
+        input,
+        Some("converted from a lead"),
+    )
+    .map_err(|err| match err {
+        AppError::Invalid(deal_errors) => {
+            let mut errors = FieldErrors::new();
+            for (field, form_field) in [
+                ("pipeline", "pipeline"),
+                ("stage", "stage"),
+                ("owner", "deal_title"),
+            ] {
+                if let Some(message) = deal_errors.get(field) {
+                    errors.add(form_field, message.to_owned());
+                }
+            }
+            if errors.is_empty() {
+                errors.add("deal_title", "The deal could not be created.");
+            }
+            AppError::Invalid(errors)
+        }
+        other => other,
+    })
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,7 +4,9 @@
 //!
 //! An event is about a lead, a contact, or nobody known yet: an anonymous website visitor,
 //! whose events wait under the visitor id until a form submission tells whose it is
-//! (`stitch`). From then on the visitor's events go straight to the lead.
+//! (`stitch` for a lead, `stitch_to_contact` for a contact). From then on the visitor's
+//! events go straight to the lead or contact. When a lead is converted, its visitors become
+//! the new contact's (`visitors_become_contact`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,7 +17,7 @@ use serde_json::{Map, Value};
 use super::scoring;
 use crate::contacts::timeline::{self, Kind, NewEntry};
 use crate::db::Conn;
-use crate::db::schema::{lead_events as events, lead_visitors};
+use crate::db::schema::{lead_events as events, lead_visitors, leads};
 
 /// An event as it arrives; without a lead it waits, anonymous, for its visitor to be known.
 #[derive(Debug, Clone)]
@@ -73,9 +75,10 @@ pub fn record(conn: &mut Conn, event: &NewEvent<'_>, now: NaiveDateTime) -> Quer
 }
 
 /// Stores a batch of events in the caller's transaction: each lands on its subject's
-/// timeline; then each `(visitor, lead)` of `stitches` gives that visitor's anonymous events
-/// (the batch's included) to the lead; finally every lead touched is rescored once, however
-/// many of the events were its. Returns the new events' ids, in order.
+/// timeline (an anonymous one of a visitor known to be a contact, on the contact's); then
+/// each `(visitor, lead)` of `stitches` gives that visitor's anonymous events (the batch's
+/// included) to the lead; finally every lead touched is rescored once, however many of the
+/// events were its. Returns the new events' ids, in order.
 pub fn record_batch(
     conn: &mut Conn,
     batch: &[BatchEvent],
@@ -85,8 +88,23 @@ pub fn record_batch(
     let mut ids = Vec::with_capacity(batch.len());
     // The names of each touched lead's events, for the score history's reason.
     let mut touched: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
+    let mut visitor_contacts: BTreeMap<&str, Option<i64>> = BTreeMap::new();
     for event in batch {
-        let (lead_id, contact_id) = match event.subject {
+        let subject = match (event.subject, event.visitor_id.as_deref()) {
+            // A visitor known to be a contact: the event goes on the contact's timeline.
+            (Subject::Anonymous, Some(visitor_id)) => {
+                let contact = match visitor_contacts.get(visitor_id) {
+                    Some(contact) => *contact,
+                    None => {
+                        let contact = contact_of_visitor(conn, visitor_id)?;
+                        *visitor_contacts.entry(visitor_id).or_insert(contact)
+                    }
+                };
+                contact.map_or(Subject::Anonymous, Subject::Contact)
+            }
+            (subject, _) => subject,
+        };
+        let (lead_id, contact_id) = match subject {
             Subject::Lead(id) => (Some(id), None),
             Subject::Contact(id) => (None, Some(id)),
             Subject::Anonymous => (None, None),
@@ -160,13 +178,29 @@ fn on_timeline(
     )
 }
 
-/// The lead a visitor was stitched to, if any.
+/// The lead a visitor was stitched to, if any, while the visitor is not known as a contact
+/// (a contact's visitor's events go to the contact: see `contact_of_visitor`).
 pub fn lead_of_visitor(conn: &mut Conn, visitor_id: &str) -> QueryResult<Option<i64>> {
-    lead_visitors::table
+    let row: Option<(Option<i64>, Option<i64>)> = lead_visitors::table
         .find(visitor_id)
-        .select(lead_visitors::lead_id)
+        .select((lead_visitors::lead_id, lead_visitors::contact_id))
         .first(conn)
-        .optional()
+        .optional()?;
+    Ok(match row {
+        Some((lead_id, None)) => lead_id,
+        _ => None,
+    })
+}
+
+/// The contact a visitor turned out to be (a web form sent with the contact's email, or the
+/// conversion of the visitor's lead), if any.
+pub fn contact_of_visitor(conn: &mut Conn, visitor_id: &str) -> QueryResult<Option<i64>> {
+    Ok(lead_visitors::table
+        .find(visitor_id)
+        .select(lead_visitors::contact_id)
+        .first::<Option<i64>>(conn)
+        .optional()?
+        .flatten())
 }
 
 /// Gives a visitor's earlier anonymous events to the lead they turned out to be (after a
@@ -185,27 +219,94 @@ pub fn stitch(
     Ok(moved)
 }
 
+/// Gives a visitor's earlier anonymous events to the contact they turned out to be (a web
+/// form sent with the contact's email) and puts them on its timeline; returns how many
+/// moved. The visitor's later events go straight to the contact.
+pub fn stitch_to_contact(
+    conn: &mut Conn,
+    visitor_id: &str,
+    contact_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::insert_into(lead_visitors::table)
+        .values((
+            lead_visitors::visitor_id.eq(visitor_id),
+            lead_visitors::contact_id.eq(contact_id),
+            lead_visitors::stitched_at.eq(now),
+        ))
+        .on_conflict(lead_visitors::visitor_id)
+        .do_update()
+        .set((
+            lead_visitors::contact_id.eq(contact_id),
+            lead_visitors::stitched_at.eq(now),
+        ))
+        .execute(conn)?;
+    move_anonymous_events(conn, visitor_id, None, Some(contact_id))
+}
+
+/// After a lead's conversion: the visitors stitched to it are the new contact's from now
+/// on, so their later events land on the contact. Returns how many visitors it moved.
+pub fn visitors_become_contact(
+    conn: &mut Conn,
+    lead_id: i64,
+    contact_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(lead_visitors::table.filter(lead_visitors::lead_id.eq(lead_id)))
+        .set((
+            lead_visitors::contact_id.eq(contact_id),
+            lead_visitors::stitched_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// When two contacts are merged: the visitors of the one that goes are the kept one's.
+pub fn visitors_move_to_contact(conn: &mut Conn, from: i64, to: i64) -> QueryResult<usize> {
+    diesel::update(lead_visitors::table.filter(lead_visitors::contact_id.eq(from)))
+        .set(lead_visitors::contact_id.eq(to))
+        .execute(conn)
+}
+
 /// Remembers whose the visitor is and moves its anonymous events to the lead's timeline,
-/// without rescoring.
+/// without rescoring. A converted lead's visitor is its contact's too.
 fn attach_visitor(
     conn: &mut Conn,
     visitor_id: &str,
     lead_id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    let converted_contact: Option<i64> = leads::table
+        .find(lead_id)
+        .select(leads::converted_contact_id)
+        .first::<Option<i64>>(conn)
+        .optional()?
+        .flatten();
     diesel::insert_into(lead_visitors::table)
         .values((
             lead_visitors::visitor_id.eq(visitor_id),
             lead_visitors::lead_id.eq(lead_id),
+            lead_visitors::contact_id.eq(converted_contact),
             lead_visitors::stitched_at.eq(now),
         ))
         .on_conflict(lead_visitors::visitor_id)
         .do_update()
         .set((
             lead_visitors::lead_id.eq(lead_id),
+            lead_visitors::contact_id.eq(converted_contact),
             lead_visitors::stitched_at.eq(now),
         ))
         .execute(conn)?;
+    move_anonymous_events(conn, visitor_id, Some(lead_id), converted_contact)
+}
+
+/// Hands a visitor's anonymous events to a lead and/or contact and puts them on their
+/// timeline; returns how many moved.
+fn move_anonymous_events(
+    conn: &mut Conn,
+    visitor_id: &str,
+    lead_id: Option<i64>,
+    contact_id: Option<i64>,
+) -> QueryResult<usize> {
     let anonymous: Vec<(i64, String, String, NaiveDateTime)> = events::table
         .filter(events::visitor_id.eq(visitor_id))
         .filter(events::lead_id.is_null())
@@ -223,11 +324,14 @@ fn attach_visitor(
     }
     let ids: Vec<i64> = anonymous.iter().map(|(id, ..)| *id).collect();
     diesel::update(events::table.filter(events::id.eq_any(&ids)))
-        .set(events::lead_id.eq(lead_id))
+        .set((
+            events::lead_id.eq(lead_id),
+            events::contact_id.eq(contact_id),
+        ))
         .execute(conn)?;
     for (_, name, properties, occurred_at) in &anonymous {
         let properties: Map<String, Value> = serde_json::from_str(properties).unwrap_or_default();
-        on_timeline(conn, Some(lead_id), None, name, &properties, *occurred_at)?;
+        on_timeline(conn, lead_id, contact_id, name, &properties, *occurred_at)?;
     }
     Ok(anonymous.len())
 }

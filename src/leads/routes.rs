@@ -674,6 +674,10 @@ struct ShowPage {
     tags: Vec<String>,
     score: String,
     grade: String,
+    /// When the stored score was computed: the breakdown is as of then.
+    scored_at: Option<String>,
+    /// The score predates the latest change of the rules or the lead: no breakdown yet.
+    rescoring: bool,
     lines: Vec<BreakdownLine>,
     history: Vec<HistoryRow>,
     can_edit: bool,
@@ -726,8 +730,13 @@ async fn show_page(
     let csrf_token = me.page("").csrf_token;
     let (lead, breakdown, tag_names, owner, history, entries, converted_into, tasks) =
         db::run(&state.pool, move |conn| {
-            let lead = queries::find(conn, id)?.or_not_found()?;
-            let breakdown = scoring::explain(conn, &lead, now)?;
+            // One snapshot: the lead's stored score and the inputs that explain it.
+            let (lead, breakdown) =
+                diesel::Connection::transaction::<_, AppError, _>(conn, |conn| {
+                    let lead = queries::find(conn, id)?.or_not_found()?;
+                    let breakdown = scoring::explain_stored(conn, &lead)?;
+                    Ok((lead, breakdown))
+                })?;
             let tags = queries::tags_of(conn, &[id])?
                 .remove(&id)
                 .unwrap_or_default();
@@ -758,9 +767,17 @@ async fn show_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let (breakdown, scored_at) = match breakdown {
+        scoring::StoredExplanation::AsOf {
+            breakdown,
+            scored_at,
+        } => (Some(breakdown), Some(format::datetime(scored_at, tz))),
+        scoring::StoredExplanation::Rescoring => (None, None),
+    };
+    let rescoring = breakdown.is_none();
     let lines = breakdown
-        .lines
         .iter()
+        .flat_map(|breakdown| breakdown.lines.iter())
         .map(|line| BreakdownLine {
             points: line.points.to_string(),
             label: line.label.clone(),
@@ -794,8 +811,11 @@ async fn show_page(
             status: Status::label_of(&lead.status),
             owner: owner.unwrap_or_default(),
             tags: tag_names,
-            score: breakdown.total.unsigned_label(),
-            grade: breakdown.grade.clone(),
+            // The stored score, as the list shows it; the lines add up to it.
+            score: Points(lead.score).unsigned_label(),
+            grade: lead.grade.clone(),
+            scored_at,
+            rescoring,
             lines,
             history,
             can_edit: rights.edit,

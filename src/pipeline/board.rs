@@ -1,25 +1,26 @@
 //! `/pipeline`: the board. One column per open stage with its count, total and weighted
 //! total, and the newest cards of each column; Won and Lost drop zones; filters by pipeline
-//! and owner. The column figures come from one query on the covering index
-//! `deals_board_cover`, the cards from one query reading a bounded range of `deals_on_board`
-//! per column; companies and owners are loaded in one query each.
+//! and owner. The column figures come from `deal_board_totals`, which triggers on `deals`
+//! keep current, so a board reads a few dozen rows however many deals are open; each
+//! column's cards are one bounded range of the index `deals_on_board`, read by the same
+//! prepared statement with the company and owner joined in.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
+use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
 use serde::Deserialize;
 
-use super::deal::queries::{company_names, user_names};
 use super::model::{self, Pipeline, Stage};
 use super::rules;
 use super::view::{self, Totals};
 use crate::auth::model::User;
 use crate::auth::policy::{Permission, ViewCustomers, record_rights};
+use crate::db::schema::{companies, deal_board_totals, deals, users};
 use crate::db::{self, Conn};
 use crate::error::AppError;
 use crate::web::AppState;
@@ -36,114 +37,192 @@ pub struct Filter {
     pub owner_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, QueryableByName)]
+/// A card as stored: the deal's board fields with its company's and owner's names.
+#[derive(Debug, Clone, Queryable)]
 pub struct CardRow {
-    #[diesel(sql_type = BigInt)]
     pub id: i64,
-    #[diesel(sql_type = Text)]
     pub title: String,
-    #[diesel(sql_type = BigInt)]
     pub value_minor: i64,
-    #[diesel(sql_type = Text)]
     pub currency: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
     pub owner_id: Option<i64>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
     pub company_id: Option<i64>,
-    #[diesel(sql_type = BigInt)]
     pub stage_id: i64,
-    #[diesel(sql_type = Timestamp)]
     pub stage_entered_at: NaiveDateTime,
-    #[diesel(sql_type = Integer)]
     pub version: i32,
+    pub company_name: Option<String>,
+    pub owner_name: Option<String>,
 }
 
-type Boxed<'a> = diesel::query_builder::BoxedSqlQuery<'a, Sqlite, diesel::query_builder::SqlQuery>;
+type CardColumns = (
+    deals::id,
+    deals::title,
+    deals::value_minor,
+    deals::currency,
+    deals::owner_id,
+    deals::company_id,
+    deals::stage_id,
+    deals::stage_entered_at,
+    deals::version,
+    diesel::dsl::Nullable<companies::name>,
+    diesel::dsl::Nullable<users::display_name>,
+);
 
-/// The cards query: one index range per column (`deals_on_board`, read backwards), joined
-/// with UNION ALL, with its values bound.
-fn cards_query<'a>(prefix: &str, filter: Filter, stage_ids: &[i64], per_column: i64) -> Boxed<'a> {
-    let owner_clause = if filter.owner_id.is_some() {
-        " AND owner_id = ?"
-    } else {
-        ""
-    };
-    let columns: Vec<String> = (0..stage_ids.len())
-        .map(|index| {
-            format!(
-                "SELECT * FROM (SELECT id, title, value_minor, currency, owner_id, company_id,
-                                       stage_id, stage_entered_at, version
-                                FROM deals
-                                WHERE pipeline_id = ? AND status = 'open' AND stage_id = ?{owner_clause}
-                                ORDER BY stage_entered_at DESC, id DESC
-                                LIMIT ?) AS column_{index}"
-            )
-        })
-        .collect();
-    let mut query =
-        diesel::sql_query(format!("{prefix}{}", columns.join(" UNION ALL "))).into_boxed();
-    for stage_id in stage_ids {
-        query = query
-            .bind::<BigInt, _>(filter.pipeline_id)
-            .bind::<BigInt, _>(*stage_id);
-        if let Some(owner_id) = filter.owner_id {
-            query = query.bind::<BigInt, _>(owner_id);
-        }
-        query = query.bind::<BigInt, _>(per_column);
+fn card_columns() -> CardColumns {
+    (
+        deals::id,
+        deals::title,
+        deals::value_minor,
+        deals::currency,
+        deals::owner_id,
+        deals::company_id,
+        deals::stage_id,
+        deals::stage_entered_at,
+        deals::version,
+        companies::name.nullable(),
+        users::display_name.nullable(),
+    )
+}
+
+type CardsQuery<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::Select<
+        diesel::dsl::LeftJoin<diesel::dsl::LeftJoin<deals::table, companies::table>, users::table>,
+        CardColumns,
+    >,
+    Sqlite,
+>;
+
+fn cards_base<'a>() -> CardsQuery<'a> {
+    deals::table
+        .left_join(companies::table)
+        .left_join(users::table)
+        .select(card_columns())
+        .into_boxed()
+}
+
+/// The newest open deals of one column: a range of `deals_on_board`, read backwards. The
+/// SQL is the same for every column, so each is a run of one cached prepared statement.
+fn column_query<'a>(filter: Filter, stage_id: i64, per_column: i64) -> CardsQuery<'a> {
+    let mut query = cards_base()
+        .filter(deals::pipeline_id.eq(filter.pipeline_id))
+        .filter(deals::status.eq(model::Status::Open.as_str()))
+        .filter(deals::stage_id.eq(stage_id));
+    if let Some(owner_id) = filter.owner_id {
+        query = query.filter(deals::owner_id.eq(owner_id));
     }
     query
+        .order((deals::stage_entered_at.desc(), deals::id.desc()))
+        .limit(per_column)
 }
 
-/// The newest `per_column` open deals of each of `stage_ids`, in one query.
+/// The newest `per_column` open deals of each of `stage_ids`.
 pub fn cards(
     conn: &mut Conn,
     filter: Filter,
     stage_ids: &[i64],
     per_column: i64,
 ) -> QueryResult<Vec<CardRow>> {
-    if stage_ids.is_empty() {
-        return Ok(Vec::new());
+    let mut rows = Vec::with_capacity(stage_ids.len() * per_column as usize);
+    for stage_id in stage_ids {
+        rows.extend(column_query(filter, *stage_id, per_column).load::<CardRow>(conn)?);
     }
-    cards_query("", filter, stage_ids, per_column).load(conn)
+    Ok(rows)
 }
 
-#[derive(Debug, Clone, QueryableByName)]
+/// One deal as a card, whatever its status.
+pub fn card_row(conn: &mut Conn, deal_id: i64) -> QueryResult<Option<CardRow>> {
+    cards_base()
+        .filter(deals::id.eq(deal_id))
+        .load::<CardRow>(conn)
+        .map(|rows| rows.into_iter().next())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TotalsRow {
-    #[diesel(sql_type = BigInt)]
     pub stage_id: i64,
-    #[diesel(sql_type = Text)]
     pub currency: String,
-    #[diesel(sql_type = BigInt)]
     pub deals: i64,
-    #[diesel(sql_type = BigInt)]
     pub total: i64,
 }
 
-fn totals_query<'a>(prefix: &str, filter: Filter) -> Boxed<'a> {
-    let owner_clause = if filter.owner_id.is_some() {
-        " AND owner_id = ?"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "{prefix}SELECT stage_id, currency, COUNT(*) AS deals, SUM(value_minor) AS total
-         FROM deals
-         WHERE pipeline_id = ? AND status = 'open'{owner_clause}
-         GROUP BY stage_id, currency"
-    );
-    let mut query = diesel::sql_query(sql)
+type TotalsQuery<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::Select<
+        deal_board_totals::table,
+        (
+            deal_board_totals::stage_id,
+            deal_board_totals::currency,
+            deal_board_totals::deals,
+            deal_board_totals::total_minor,
+        ),
+    >,
+    Sqlite,
+>;
+
+fn totals_query<'a>(filter: Filter) -> TotalsQuery<'a> {
+    let mut query = deal_board_totals::table
+        .select((
+            deal_board_totals::stage_id,
+            deal_board_totals::currency,
+            deal_board_totals::deals,
+            deal_board_totals::total_minor,
+        ))
         .into_boxed()
-        .bind::<BigInt, _>(filter.pipeline_id);
+        .filter(deal_board_totals::pipeline_id.eq(filter.pipeline_id))
+        .filter(deal_board_totals::deals.gt(0));
     if let Some(owner_id) = filter.owner_id {
-        query = query.bind::<BigInt, _>(owner_id);
+        query = query.filter(deal_board_totals::owner_key.eq(owner_id));
     }
     query
 }
 
-/// Count and total of the open deals per stage and currency, read from the covering index
-/// `deals_board_cover` in its order (no table reads, no sorting).
+/// Count and total of the open deals per stage and currency, summed over the owners'
+/// rows of `deal_board_totals`, ordered by stage and currency.
 pub fn column_totals(conn: &mut Conn, filter: Filter) -> QueryResult<Vec<TotalsRow>> {
-    totals_query("", filter).load(conn)
+    let mut sums: BTreeMap<(i64, String), (i64, i64)> = BTreeMap::new();
+    for (stage_id, currency, deals, total) in
+        totals_query(filter).load::<(i64, String, i64, i64)>(conn)?
+    {
+        let entry = sums.entry((stage_id, currency)).or_default();
+        entry.0 += deals;
+        entry.1 += total;
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((stage_id, currency), (deals, total))| TotalsRow {
+            stage_id,
+            currency,
+            deals,
+            total,
+        })
+        .collect())
+}
+
+/// The same figures counted from the deals themselves: what the triggers must agree with.
+pub fn column_totals_counted(conn: &mut Conn, filter: Filter) -> QueryResult<Vec<TotalsRow>> {
+    let mut query = deals::table
+        .filter(deals::pipeline_id.eq(filter.pipeline_id))
+        .filter(deals::status.eq(model::Status::Open.as_str()))
+        .select((deals::stage_id, deals::currency, deals::value_minor))
+        .into_boxed();
+    if let Some(owner_id) = filter.owner_id {
+        query = query.filter(deals::owner_id.eq(owner_id));
+    }
+    let mut sums: BTreeMap<(i64, String), (i64, i64)> = BTreeMap::new();
+    for (stage_id, currency, value) in query.load::<(i64, String, i64)>(conn)? {
+        let entry = sums.entry((stage_id, currency)).or_default();
+        entry.0 += 1;
+        entry.1 += value;
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((stage_id, currency), (deals, total))| TotalsRow {
+            stage_id,
+            currency,
+            deals,
+            total,
+        })
+        .collect())
 }
 
 #[derive(QueryableByName)]
@@ -152,18 +231,30 @@ struct PlanStep {
     detail: String,
 }
 
+fn plan_of(conn: &mut Conn, sql: &str) -> QueryResult<Vec<String>> {
+    // The statement's text with a literal in place of each value: the plan's choice of
+    // index does not depend on them.
+    let text = sql
+        .split(" -- binds:")
+        .next()
+        .unwrap_or(sql)
+        .replace('?', "1");
+    let steps: Vec<PlanStep> =
+        diesel::sql_query(format!("EXPLAIN QUERY PLAN {text}")).load(conn)?;
+    Ok(steps.into_iter().map(|step| step.detail).collect())
+}
+
 /// The query plans SQLite chooses for the board's two queries (for tests and benchmark
-/// notes): the column figures, then the cards, one line per step.
+/// notes): the column figures, then one column's cards, one line per step.
 pub fn plans(
     conn: &mut Conn,
     filter: Filter,
-    stage_ids: &[i64],
+    stage_id: i64,
 ) -> QueryResult<(Vec<String>, Vec<String>)> {
-    let details = |steps: Vec<PlanStep>| steps.into_iter().map(|step| step.detail).collect();
-    let totals = totals_query("EXPLAIN QUERY PLAN ", filter).load(conn)?;
-    let cards =
-        cards_query("EXPLAIN QUERY PLAN ", filter, stage_ids, CARDS_PER_COLUMN).load(conn)?;
-    Ok((details(totals), details(cards)))
+    let totals = diesel::debug_query::<Sqlite, _>(&totals_query(filter)).to_string();
+    let cards = diesel::debug_query::<Sqlite, _>(&column_query(filter, stage_id, CARDS_PER_COLUMN))
+        .to_string();
+    Ok((plan_of(conn, &totals)?, plan_of(conn, &cards)?))
 }
 
 /// A deal card as the viewer may see it.
@@ -216,42 +307,26 @@ pub struct Board {
     pub totals: Totals,
 }
 
-/// Turns the stored rows of some cards into what the viewer sees, with company and owner
-/// names loaded in one query each.
+/// Turns the stored rows of some cards into what the viewer sees.
 pub fn present_cards(
-    conn: &mut Conn,
     rows: Vec<CardRow>,
     stages: &[Stage],
     viewer: &User,
     now: NaiveDateTime,
-) -> QueryResult<Vec<Card>> {
-    let mut company_ids: Vec<i64> = rows.iter().filter_map(|row| row.company_id).collect();
-    company_ids.sort_unstable();
-    company_ids.dedup();
-    let mut owner_ids: Vec<i64> = rows.iter().filter_map(|row| row.owner_id).collect();
-    owner_ids.sort_unstable();
-    owner_ids.dedup();
-    let companies = company_names(conn, &company_ids)?;
-    let owners = user_names(conn, &owner_ids)?;
+) -> Vec<Card> {
     let rotting_days: HashMap<i64, Option<i32>> = stages
         .iter()
         .map(|stage| (stage.id, stage.rotting_days))
         .collect();
     let show_values = viewer.role.can(Permission::ViewDealValues);
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
-            let owner_name = row
-                .owner_id
-                .and_then(|id| owners.get(&id).cloned())
-                .unwrap_or_default();
+            let owner_name = row.owner_name.unwrap_or_default();
             let days = rules::days_in_stage(row.stage_entered_at, now);
             Card {
                 id: row.id,
                 value: show_values.then(|| view::value(row.value_minor, &row.currency)),
-                company: row
-                    .company_id
-                    .and_then(|id| companies.get(&id).map(|name| (id, name.clone()))),
+                company: row.company_id.zip(row.company_name),
                 owner_initials: view::initials(&owner_name),
                 owner_name,
                 stage_id: row.stage_id,
@@ -267,7 +342,7 @@ pub fn present_cards(
                 title: row.title,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// The column headers of the pipeline's stages, from the totals query.
@@ -326,7 +401,7 @@ pub fn load(
     let stage_ids: Vec<i64> = stages.iter().map(|stage| stage.id).collect();
     let rows = cards(conn, filter, &stage_ids, CARDS_PER_COLUMN)?;
     let mut by_stage: HashMap<i64, Vec<Card>> = HashMap::new();
-    for card in present_cards(conn, rows, stages, viewer, now)? {
+    for card in present_cards(rows, stages, viewer, now) {
         by_stage.entry(card.stage_id).or_default().push(card);
     }
     let count = heads.iter().map(|head| head.count).sum();
@@ -486,18 +561,9 @@ pub fn moved_fragment(
     let (heads, totals) = heads(conn, filter, &stages, viewer)?;
     let show_values = viewer.role.can(Permission::ViewDealValues);
     let card = if deal.is_open() {
-        let row = CardRow {
-            id: deal.id,
-            title: deal.title.clone(),
-            value_minor: deal.value_minor,
-            currency: deal.currency.clone(),
-            owner_id: deal.owner_id,
-            company_id: deal.company_id,
-            stage_id: deal.stage_id,
-            stage_entered_at: deal.stage_entered_at,
-            version: deal.version,
-        };
-        present_cards(conn, vec![row], &stages, viewer, now)?.pop()
+        card_row(conn, deal.id)?
+            .map(|row| present_cards(vec![row], &stages, viewer, now))
+            .and_then(|mut cards| cards.pop())
     } else {
         None
     };

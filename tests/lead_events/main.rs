@@ -733,3 +733,57 @@ async fn the_script_is_served_as_javascript_with_a_short_cache() {
     assert!(script.contains("api/v1/events"));
     assert!(script.contains("rapport_visitor"));
 }
+
+#[tokio::test]
+async fn after_a_lead_is_converted_its_visitors_later_events_land_on_the_new_contact() {
+    let app = spawn_app().await;
+    let key = site_key(&app, SITE).await;
+    let lead = create_lead(&app, "ada@example.com");
+    let visitor = "c0ffee00c0ffee00c0ffee00c0ffee00";
+    let (status, body) = post_events(
+        &app,
+        Some(&key),
+        &json!({"name": "page_view", "visitor_id": visitor, "email": "ada@example.com",
+                "properties": page_view("/pricing")}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(events_of_lead(&app, lead), 1);
+
+    let converted = app
+        .post_form(
+            &format!("/leads/{lead}/convert"),
+            &[("contact", "new"), ("company", "none")],
+        )
+        .await;
+    assert_eq!(converted.status(), StatusCode::SEE_OTHER);
+    let contact_id: i64 = location(&converted)
+        .trim_start_matches("/contacts/")
+        .parse()
+        .expect("the new contact in the redirect");
+
+    let (status, body) = post_events(
+        &app,
+        Some(&key),
+        &json!({"name": "page_view", "visitor_id": visitor, "properties": page_view("/docs")}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (lead_id, contact): (Option<i64>, Option<i64>) = lead_events::table
+        .order(lead_events::id.desc())
+        .select((lead_events::lead_id, lead_events::contact_id))
+        .first(&mut app.conn())
+        .expect("the later event");
+    assert_eq!((lead_id, contact), (None, Some(contact_id)));
+    assert_eq!(
+        events_of_lead(&app, lead),
+        1,
+        "the converted lead gets no more"
+    );
+    let contact_page = app.get_html(&format!("/contacts/{contact_id}")).await;
+    assert!(contact_page.contains("page_view /docs"), "{contact_page}");
+    assert!(
+        contact_page.contains("page_view /pricing"),
+        "the lead's earlier visit moved with its history"
+    );
+}

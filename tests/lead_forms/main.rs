@@ -580,7 +580,7 @@ async fn a_form_limited_to_some_sites_refuses_others_with_403() {
 }
 
 #[tokio::test]
-async fn double_opt_in_creates_the_lead_only_when_the_emailed_link_is_followed_once() {
+async fn double_opt_in_creates_the_lead_only_when_the_emailed_links_button_is_pressed_once() {
     let app = signed_in_admin().await;
     let (_, key) = create_form(&app, &[("double_opt_in", "on")]).await;
     let response = submit(
@@ -639,9 +639,23 @@ async fn double_opt_in_creates_the_lead_only_when_the_emailed_link_is_followed_o
         "a second submission soon after sends no second email"
     );
 
+    // Opening the link (as a mail scanner fetching it would) only shows a button.
     let path = link.trim_start_matches(&app.address);
     let visitor = app.open_browser();
-    let confirmed = visitor.get(path).await;
+    let opened = visitor.get(path).await;
+    assert_eq!(opened.status(), StatusCode::OK);
+    let page = opened.text().await.expect("a body");
+    assert!(page.contains("Confirm your subscription"), "{page}");
+    assert!(page.contains(&format!("action=\"/f/{key}/confirm\"")));
+    let token = hidden_token(&page);
+    assert!(path.ends_with(&token), "the page posts the link's token");
+    let opened_again = visitor.get(path).await;
+    assert_eq!(opened_again.status(), StatusCode::OK);
+    assert_eq!(lead_count(&app), 0, "opening the link confirms nothing");
+    assert_eq!(confirmed_at(&app), None);
+    assert_eq!(event_count(&app), 0);
+
+    let confirmed = confirm(&app, &key, &token).await;
     assert_eq!(confirmed.status(), StatusCode::OK);
     assert!(
         confirmed
@@ -650,6 +664,7 @@ async fn double_opt_in_creates_the_lead_only_when_the_emailed_link_is_followed_o
             .expect("a body")
             .contains("Confirmed")
     );
+    assert!(confirmed_at(&app).is_some());
     let lead = only_lead(&app);
     let lead_id = lead.id;
     assert_eq!(
@@ -658,10 +673,51 @@ async fn double_opt_in_creates_the_lead_only_when_the_emailed_link_is_followed_o
     );
     assert_eq!(form_events(&app, lead_id).len(), 1);
 
-    let again = visitor.get(path).await;
+    let again = confirm(&app, &key, &token).await;
     assert_eq!(again.status(), StatusCode::GONE);
+    assert!(
+        again
+            .text()
+            .await
+            .expect("a body")
+            .contains("Already confirmed")
+    );
     assert_eq!(lead_count(&app), 1);
-    assert_eq!(form_events(&app, lead_id).len(), 1);
+    assert_eq!(form_events(&app, lead_id).len(), 1, "nothing changed");
+    let reopened = visitor.get(path).await;
+    assert_eq!(reopened.status(), StatusCode::GONE);
+    assert!(
+        reopened
+            .text()
+            .await
+            .expect("a body")
+            .contains("Already confirmed")
+    );
+}
+
+/// The token in the confirmation page's form.
+fn hidden_token(page: &str) -> String {
+    let marker = "name=\"token\" value=\"";
+    let start = page.find(marker).expect("the page has the token") + marker.len();
+    let end = page[start..].find('"').expect("the value ends") + start;
+    page[start..end].to_owned()
+}
+
+fn confirmed_at(app: &TestApp) -> Option<chrono::NaiveDateTime> {
+    lead_form_confirmations::table
+        .select(lead_form_confirmations::confirmed_at)
+        .first(&mut app.conn())
+        .expect("pending")
+}
+
+/// Presses the confirmation page's button: a sessionless POST carrying the token.
+async fn confirm(app: &TestApp, key: &str, token: &str) -> reqwest::Response {
+    http_client()
+        .post(format!("{}/f/{key}/confirm", app.address))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .expect("POST")
 }
 
 #[tokio::test]
@@ -687,12 +743,37 @@ async fn an_expired_confirmation_link_creates_nothing() {
         .await;
     assert_eq!(response.status(), StatusCode::GONE);
     assert!(response.text().await.expect("a body").contains("expired"));
+    let token = link.rsplit('/').next().expect("the token ends the link");
+    let pressed = confirm(&app, &key, token).await;
+    assert_eq!(pressed.status(), StatusCode::GONE);
+    assert!(pressed.text().await.expect("a body").contains("expired"));
     assert_eq!(lead_count(&app), 0);
+    assert_eq!(confirmed_at(&app), None);
+
     let unknown = app
         .open_browser()
         .get(&format!("/f/{key}/confirm/not-a-token"))
         .await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert!(
+        unknown
+            .text()
+            .await
+            .expect("a body")
+            .contains("Link not found")
+    );
+    let unknown = confirm(&app, &key, "not-a-token").await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let without_token = http_client()
+        .post(format!("{}/f/{key}/confirm", app.address))
+        .form(&[("nothing", "")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(without_token.status(), StatusCode::NOT_FOUND);
+    let other_form = confirm(&app, "not-the-form", token).await;
+    assert_eq!(other_form.status(), StatusCode::NOT_FOUND);
+    assert_eq!(lead_count(&app), 0);
 }
 
 #[tokio::test]
@@ -735,4 +816,132 @@ async fn a_visitors_earlier_anonymous_events_join_the_lead_their_submission_crea
     assert_eq!(owner, Some(lead_id));
     let lead_page = app.get_html(&format!("/leads/{lead_id}")).await;
     assert!(lead_page.contains("page_view /pricing"));
+}
+
+/// Creates a site key for events from `https://www.example.com` (as the signed-in admin)
+/// and returns it as shown once.
+async fn site_key(app: &TestApp) -> String {
+    let response = app
+        .post_form(
+            "/admin/sites",
+            &[
+                ("name", "Marketing site"),
+                ("origins", "https://www.example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.expect("a page");
+    let marker = "data-key=\"";
+    let start = page.find(marker).expect("the key is shown") + marker.len();
+    let end = page[start..].find('"').expect("the key ends") + start;
+    page[start..end].to_owned()
+}
+
+/// Sends one page view of `visitor` to the events API, as the tracking script does.
+async fn page_view(app: &TestApp, key: &str, visitor: &str, path: &str) {
+    let response = http_client()
+        .post(format!("{}/api/v1/events", app.address))
+        .header("Authorization", format!("Bearer {key}"))
+        .header("Content-Type", "application/json")
+        .body(
+            serde_json::json!({
+                "name": "page_view",
+                "visitor_id": visitor,
+                "properties": {"path": path},
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// (lead id, contact id) of every event of `visitor`.
+fn owners_of_visits(app: &TestApp, visitor: &str) -> Vec<(Option<i64>, Option<i64>)> {
+    lead_events::table
+        .filter(lead_events::visitor_id.eq(visitor))
+        .order(lead_events::id)
+        .select((lead_events::lead_id, lead_events::contact_id))
+        .load(&mut app.conn())
+        .expect("events")
+}
+
+#[tokio::test]
+async fn a_contacts_submission_joins_the_visitors_earlier_and_later_visits_to_the_contact() {
+    let app = signed_in_admin().await;
+    let (_, key) = create_form(&app, &[]).await;
+    let site = site_key(&app).await;
+    let now = app.clock.now();
+    let contact_id: i64 = diesel::insert_into(contacts::table)
+        .values((
+            contacts::first_name.eq("Grace"),
+            contacts::last_name.eq("Hopper"),
+            contacts::sort_name.eq("hopper grace"),
+            contacts::created_at.eq(now),
+            contacts::updated_at.eq(now),
+        ))
+        .returning(contacts::id)
+        .get_result(&mut app.conn())
+        .expect("contact");
+    diesel::insert_into(contact_emails::table)
+        .values((
+            contact_emails::contact_id.eq(contact_id),
+            contact_emails::email.eq("grace@navy.example"),
+            contact_emails::is_primary.eq(true),
+        ))
+        .execute(&mut app.conn())
+        .expect("email");
+    let visitor = "7b1e0c55d2a34f9e8c6a1b2c3d4e5f60";
+    page_view(&app, &site, visitor, "/pricing").await;
+    page_view(&app, &site, visitor, "/pricing/teams").await;
+    let contact_page = app.get_html(&format!("/contacts/{contact_id}")).await;
+    assert!(
+        !contact_page.contains("page_view /pricing"),
+        "anonymous visits belong to nobody yet"
+    );
+
+    let response = submit(
+        &app,
+        &key,
+        &[
+            ("first_name", "Grace"),
+            ("email", "grace@navy.example"),
+            ("rapport_visitor", visitor),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(lead_count(&app), 0, "a contact's submission makes no lead");
+    let contact_page = app.get_html(&format!("/contacts/{contact_id}")).await;
+    assert!(
+        contact_page.contains("page_view /pricing"),
+        "{contact_page}"
+    );
+    assert!(contact_page.contains("page_view /pricing/teams"));
+    assert!(contact_page.contains("form_submitted Contact us"));
+    assert_eq!(
+        owners_of_visits(&app, visitor),
+        vec![(None, Some(contact_id)); 3],
+        "the two visits and the submission are the contact's"
+    );
+
+    // A later visit of the same visitor goes straight to the contact.
+    page_view(&app, &site, visitor, "/docs/api").await;
+    let contact_page = app.get_html(&format!("/contacts/{contact_id}")).await;
+    assert!(
+        contact_page.contains("page_view /docs/api"),
+        "{contact_page}"
+    );
+    assert_eq!(
+        owners_of_visits(&app, visitor).last(),
+        Some(&(None, Some(contact_id)))
+    );
+    // Another visitor's visits stay anonymous.
+    page_view(&app, &site, "someone-else-0001", "/pricing").await;
+    assert_eq!(
+        owners_of_visits(&app, "someone-else-0001"),
+        vec![(None, None)]
+    );
 }

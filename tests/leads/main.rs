@@ -1842,3 +1842,273 @@ async fn decay_is_applied_daily_so_an_aging_visit_counts_less_each_day() {
     assert!(page.contains("demo_requested, decayed"));
     assert!(page.contains("Grade changed from warm to cold"));
 }
+
+/// The score the list shows in the row of lead `id`.
+fn listed_score(list: &str, id: i64) -> String {
+    let link = position(list, id).expect("the lead is listed");
+    let row = list[..link].rfind("<tr>").expect("the lead's row");
+    let marker = "<strong>";
+    let start = list[row..].find(marker).expect("the score cell") + row + marker.len();
+    let end = list[start..].find("</strong>").expect("the score ends") + start;
+    list[start..end].to_owned()
+}
+
+/// The points of every line of the lead page's breakdown, added up (in hundredths).
+fn sum_of_lines(page: &str) -> i64 {
+    page.split("<tr class=\"score-line")
+        .skip(1)
+        .map(|line| {
+            let start = line.find('>').expect("the row opens") + 1;
+            let cell = &line[start..];
+            let start = cell.find('>').expect("the cell opens") + 1;
+            let end = cell.find("</td>").expect("the cell ends");
+            let text = cell[start..end].replace('−', "-").replace('+', "");
+            let points: f64 = text.parse().expect("points");
+            (points * 100.0).round() as i64
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn between_daily_decays_the_lead_page_explains_the_stored_score_the_list_shows() {
+    let app = spawn().await;
+    // Noon tomorrow, so that six hours later is still the same day: no daily decay runs.
+    let now = app.clock.now();
+    let noon = (now.date() + Duration::days(1))
+        .and_hms_opt(12, 0, 0)
+        .expect("a valid time");
+    app.clock.advance(noon - now);
+    app.eventually("the worker notes the new day", || {
+        decay_day(&app).as_deref() == Some(noon.date().to_string().as_str())
+    })
+    .await;
+    let admin = app.admin();
+    app.login_as(&admin).await;
+    let id = seed(
+        &app,
+        &admin,
+        &Seed {
+            industry: "Software",
+            ..named("Ada", "Lovelace")
+        },
+    );
+    record_event(&app, id, "demo_requested", "/demo", app.clock.now());
+    save_rule(
+        &app,
+        &[
+            ("kind", "behaviour"),
+            ("event_name", "demo_requested"),
+            ("points", "40"),
+            ("half_life_days", "1"),
+        ],
+    )
+    .await;
+    save_rule(
+        &app,
+        &[
+            ("kind", "attribute"),
+            ("field", "industry"),
+            ("operator", "equals"),
+            ("value", "software"),
+            ("points", "15"),
+        ],
+    )
+    .await;
+    rescored(&app).await;
+    assert_eq!(lead(&app, id).score, 5500);
+
+    // Six hours later the visit counts less than when the score was stored, but no decay
+    // has run yet: the list still shows the stored score.
+    app.clock.advance(Duration::hours(6));
+    let aged = rapport::leads::scoring::explain(&mut app.conn(), &lead(&app, id), app.clock.now())
+        .expect("explained");
+    assert!(aged.total.0 < 5500, "the event has aged: {}", aged.total.0);
+    assert_eq!(lead(&app, id).score, 5500, "no rescoring in between");
+
+    let list = app.get_html("/leads").await;
+    assert_eq!(listed_score(&list, id), "55");
+    let page = app.get_html(&format!("/leads/{id}")).await;
+    assert!(
+        page.contains("<span class=\"score-total\">55</span>"),
+        "{page}"
+    );
+    assert!(page.contains("<tfoot><tr><th class=\"numeric\">55</th>"));
+    assert_eq!(sum_of_lines(&page), 5500, "the lines add up to the score");
+    assert!(page.contains("<td class=\"numeric\">+40</td>"));
+    assert!(page.contains("<td class=\"numeric\">+15</td>"));
+    assert!(
+        page.contains("As of "),
+        "the page says when the score was computed"
+    );
+
+    // Once the lead is rescored (here by an adjustment), page and list move together.
+    let adjusted = app
+        .post_form(
+            &format!("/leads/{id}/adjustments"),
+            &[("points", "5"), ("reason", "Called back")],
+        )
+        .await;
+    assert_eq!(adjusted.status(), StatusCode::SEE_OTHER);
+    let stored = lead(&app, id).score;
+    assert!(stored < 6000, "rescored as of now: {stored}");
+    let page = app.get_html(&format!("/leads/{id}")).await;
+    assert_eq!(sum_of_lines(&page), stored);
+    let list = app.get_html("/leads").await;
+    assert_eq!(
+        listed_score(&list, id),
+        rapport::leads::scoring::engine::Points(stored).unsigned_label()
+    );
+    assert!(page.contains(&format!(
+        "<span class=\"score-total\">{}</span>",
+        listed_score(&list, id)
+    )));
+}
+
+#[tokio::test]
+async fn while_a_lead_waits_for_the_rescoring_its_page_shows_the_stored_score_without_lines() {
+    // A worker that only wakes when told, so the lead stays behind the rules.
+    let app = spawn_app_with(|settings| {
+        settings.email_poll_interval = std::time::Duration::from_secs(3600);
+    })
+    .await;
+    let admin = app.admin();
+    app.login_as(&admin).await;
+    let id = seed(
+        &app,
+        &admin,
+        &Seed {
+            industry: "Software",
+            ..named("Ada", "Lovelace")
+        },
+    );
+    rapport::leads::scoring::rules::bump_version(&mut app.conn()).expect("bumped");
+    diesel::insert_into(scoring_rules::table)
+        .values((
+            scoring_rules::kind.eq("attribute"),
+            scoring_rules::field.eq("industry"),
+            scoring_rules::operator.eq("equals"),
+            scoring_rules::value.eq("software"),
+            scoring_rules::points.eq(2000),
+            scoring_rules::position.eq(1),
+            scoring_rules::created_at.eq(app.clock.now()),
+            scoring_rules::updated_at.eq(app.clock.now()),
+        ))
+        .execute(&mut app.conn())
+        .expect("a rule the lead is not scored with yet");
+
+    let page = app.get_html(&format!("/leads/{id}")).await;
+    assert!(
+        page.contains("<span class=\"score-total\">0</span>"),
+        "{page}"
+    );
+    assert!(page.contains("Its breakdown shows once the lead has been rescored"));
+    assert_eq!(
+        sum_of_lines(&page),
+        0,
+        "no lines that add up to another total"
+    );
+}
+
+#[tokio::test]
+async fn a_converted_leads_deal_is_made_as_the_pipeline_makes_deals_with_its_journey_audit_and_timeline()
+ {
+    use rapport::db::schema::{audit_log, deal_stage_moves, deals, pipeline_stages};
+    let app = spawn_app().await;
+    let admin = app.admin();
+    app.login_as(&admin).await;
+    let id = seed(
+        &app,
+        &admin,
+        &Seed {
+            email: "ada@analytical.example",
+            ..named("Ada", "Lovelace")
+        },
+    );
+    let stage: i64 = pipeline_stages::table
+        .filter(pipeline_stages::pipeline_id.eq(1))
+        .order(pipeline_stages::position)
+        .select(pipeline_stages::id)
+        .first(&mut app.conn())
+        .expect("a default stage");
+    let stage_name: String = pipeline_stages::table
+        .find(stage)
+        .select(pipeline_stages::name)
+        .first(&mut app.conn())
+        .expect("its name");
+    let response = app
+        .post_form(
+            &format!("/leads/{id}/convert"),
+            &[
+                ("contact", "new"),
+                ("company", "new"),
+                ("company_name", "Analytical Engines"),
+                ("create_deal", "1"),
+                ("deal_title", "Engines for Ada"),
+                ("deal_value", "1200"),
+                ("deal_currency", "EUR"),
+                ("pipeline", "1"),
+                ("stage", &stage.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let converted = lead(&app, id);
+    let deal = converted.converted_deal_id.expect("a deal");
+    let contact = converted.converted_contact_id.expect("a contact");
+
+    let conn = &mut app.conn();
+    let (status, version): (String, i32) = deals::table
+        .find(deal)
+        .select((deals::status, deals::version))
+        .first(conn)
+        .expect("the deal");
+    assert_eq!((status.as_str(), version), ("open", 1));
+    type JourneyRow = (Option<i64>, Option<i64>, String, Option<i64>);
+    let journey: Vec<JourneyRow> = deal_stage_moves::table
+        .filter(deal_stage_moves::deal_id.eq(deal))
+        .select((
+            deal_stage_moves::from_stage_id,
+            deal_stage_moves::to_stage_id,
+            deal_stage_moves::to_status,
+            deal_stage_moves::moved_by,
+        ))
+        .load(conn)
+        .expect("journey");
+    assert_eq!(
+        journey,
+        vec![(None, Some(stage), "open".to_owned(), Some(admin.id))]
+    );
+    let details: Vec<Option<String>> = audit_log::table
+        .filter(audit_log::target.eq(format!("deal {deal}")))
+        .filter(audit_log::action.eq("record_created"))
+        .select(audit_log::details)
+        .load(conn)
+        .expect("audit");
+    assert_eq!(details.len(), 1, "one audit entry for the deal");
+    let details = details[0].clone().unwrap_or_default();
+    // The pipeline's own description of a new deal's fields, then where it came from.
+    assert!(
+        details.contains("title: (empty) → Engines for Ada"),
+        "{details}"
+    );
+    assert!(
+        details.contains(&format!("stage: (empty) → {stage_name}")),
+        "{details}"
+    );
+    assert!(details.ends_with("; converted from a lead"), "{details}");
+    let on_contact: Vec<String> = timeline_entries::table
+        .filter(timeline_entries::deal_id.eq(deal))
+        .filter(timeline_entries::contact_id.eq(contact))
+        .filter(timeline_entries::kind.eq("deal"))
+        .select(timeline_entries::body)
+        .load(conn)
+        .expect("timeline");
+    assert_eq!(
+        on_contact,
+        vec![format!(
+            "Deal created: Engines for Ada (stage {stage_name})."
+        )]
+    );
+    let deal_page = app.get_html(&format!("/deals/{deal}")).await;
+    assert!(deal_page.contains("Engines for Ada"));
+}

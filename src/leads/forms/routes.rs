@@ -1,7 +1,10 @@
 //! The admin's `/admin/forms` pages (list, create, edit, deactivate, the snippet to paste)
-//! and the public endpoints a website's form posts to: `POST /f/{form_key}` and the double
-//! opt-in link `GET /f/{form_key}/confirm/{token}`. The public ones need no session (the
-//! CSRF middleware exempts `/f/`) and answer with plain pages a visitor can read.
+//! and the public endpoints a website's form posts to: `POST /f/{form_key}`, the double
+//! opt-in link `GET /f/{form_key}/confirm/{token}` (a page with a button; opening it
+//! changes nothing, so mail scanners that fetch links confirm nothing) and the button's
+//! `POST /f/{form_key}/confirm`. The public ones need no session (the CSRF middleware
+//! exempts `/f/`: they act on an unguessable key or token, never on a cookie) and answer
+//! with plain pages a visitor can read.
 
 use std::collections::BTreeMap;
 
@@ -30,7 +33,8 @@ pub const MAX_BODY: usize = 16 * 1024;
 /// Public routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/f/{form_key}", web::post().to(submit))
-        .route("/f/{form_key}/confirm/{token}", web::get().to(confirm));
+        .route("/f/{form_key}/confirm", web::post().to(confirm))
+        .route("/f/{form_key}/confirm/{token}", web::get().to(confirm_page));
 }
 
 /// Mounted under `/admin`.
@@ -463,12 +467,81 @@ async fn submit(
     accepted(&form, awaiting)
 }
 
-async fn confirm(
+#[derive(Template)]
+#[template(path = "leads/forms/confirm.html")]
+struct ConfirmPage<'a> {
+    form_name: &'a str,
+    action: String,
+    token: &'a str,
+}
+
+/// What the visitor sees when a link cannot be confirmed (any more).
+fn link_problem(problem: LinkProblem) -> Result<HttpResponse, AppError> {
+    match problem {
+        LinkProblem::Unknown => public_page(
+            StatusCode::NOT_FOUND,
+            "Link not found",
+            "This confirmation link is not valid. Check that you copied all of it.",
+            Vec::new(),
+        ),
+        LinkProblem::Used => public_page(
+            StatusCode::GONE,
+            "Already confirmed",
+            "This confirmation link has already been used: your address is confirmed. There is nothing more to do.",
+            Vec::new(),
+        ),
+        LinkProblem::Expired => public_page(
+            StatusCode::GONE,
+            "Link expired",
+            "This confirmation link has expired. Send the form again to get a new one.",
+            Vec::new(),
+        ),
+    }
+}
+
+/// The emailed link: a page with a button that confirms. Opening it changes nothing.
+async fn confirm_page(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    visitor: Visitor,
 ) -> Result<HttpResponse, AppError> {
     let (form_key, token) = path.into_inner();
+    let now = state.now();
+    let (key, checked_token) = (form_key.clone(), token.clone());
+    let checked = db::run(&state.pool, move |conn| {
+        service::check_link(conn, &key, &checked_token, now)
+    })
+    .await?;
+    match checked {
+        Ok(form) => render_with_status(
+            StatusCode::OK,
+            &ConfirmPage {
+                form_name: &form.name,
+                action: format!("/f/{form_key}/confirm"),
+                token: &token,
+            },
+        ),
+        Err(problem) => link_problem(problem),
+    }
+}
+
+/// The button of the confirmation page: the token comes in the form, not the address.
+async fn confirm(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    visitor: Visitor,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let form_key = path.into_inner();
+    let Some(body) = read_limited(payload).await? else {
+        return link_problem(LinkProblem::Unknown);
+    };
+    let Some(token) = form_pairs(&body)
+        .into_iter()
+        .find_map(|(key, value)| (key == "token").then_some(value))
+        .filter(|token| !token.is_empty())
+    else {
+        return link_problem(LinkProblem::Unknown);
+    };
     let address = visitor.frame.client.address.clone();
     let now = state.now();
     let result = db::run(&state.pool, move |conn| {
@@ -483,23 +556,6 @@ async fn confirm(
             );
             public_page(StatusCode::OK, "Confirmed", &message, Vec::new())
         }
-        Err(LinkProblem::Unknown) => public_page(
-            StatusCode::NOT_FOUND,
-            "Link not found",
-            "This confirmation link is not valid. Check that you copied all of it.",
-            Vec::new(),
-        ),
-        Err(LinkProblem::Used) => public_page(
-            StatusCode::GONE,
-            "Link already used",
-            "This confirmation link has already been used: your address is confirmed.",
-            Vec::new(),
-        ),
-        Err(LinkProblem::Expired) => public_page(
-            StatusCode::GONE,
-            "Link expired",
-            "This confirmation link has expired. Send the form again to get a new one.",
-            Vec::new(),
-        ),
+        Err(problem) => link_problem(problem),
     }
 }

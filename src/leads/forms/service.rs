@@ -2,7 +2,7 @@
 //! submission (or the confirmation of a double opt-in one) runs in one transaction: it
 //! updates the lead with that email, or notes it on the contact with that email, or
 //! creates a lead; records the `form_submitted` event and joins the visitor's earlier
-//! anonymous events to the lead.
+//! anonymous events to that lead or contact.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -23,7 +23,7 @@ use crate::db::schema::leads;
 use crate::db::{self, Conn};
 use crate::email::{Mailer, NewEmail, SystemMessage};
 use crate::error::{AppError, OrNotFound};
-use crate::leads::events::{self, NewEvent};
+use crate::leads::events::{self, BatchEvent, NewEvent, Subject};
 use crate::leads::model::{Lead, Source, Status};
 use crate::web::throttle::Throttle;
 
@@ -280,7 +280,42 @@ pub enum LinkProblem {
     Expired,
 }
 
-/// Follows a double opt-in link: applies the pending submission once.
+/// The pending submission a link stands for, if it may still be confirmed.
+fn usable_link(
+    conn: &mut Conn,
+    form_key: &str,
+    token: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Result<(WebForm, queries::Pending), LinkProblem>> {
+    let Some(pending) = queries::pending_by_hash(conn, &hash_token(token))? else {
+        return Ok(Err(LinkProblem::Unknown));
+    };
+    let form = match queries::find(conn, pending.form_id)? {
+        Some(form) if form.form_key == form_key && form.active => form,
+        _ => return Ok(Err(LinkProblem::Unknown)),
+    };
+    if pending.confirmed_at.is_some() {
+        return Ok(Err(LinkProblem::Used));
+    }
+    if pending.expires_at < now {
+        return Ok(Err(LinkProblem::Expired));
+    }
+    Ok(Ok((form, pending)))
+}
+
+/// Looks at a double opt-in link without using it (opening the link only shows a button:
+/// mail scanners that fetch links must not confirm anything). Returns the form it is for.
+pub fn check_link(
+    conn: &mut Conn,
+    form_key: &str,
+    token: &str,
+    now: NaiveDateTime,
+) -> Result<Result<WebForm, LinkProblem>, AppError> {
+    Ok(usable_link(conn, form_key, token, now)?.map(|(form, _)| form))
+}
+
+/// Confirms a double opt-in link (the visitor pressed the button): applies the pending
+/// submission once.
 pub fn confirm(
     conn: &mut Conn,
     form_key: &str,
@@ -289,19 +324,10 @@ pub fn confirm(
     now: NaiveDateTime,
 ) -> Result<Result<(WebForm, Outcome), LinkProblem>, AppError> {
     db::write(conn, |conn| {
-        let Some(pending) = queries::pending_by_hash(conn, &hash_token(token))? else {
-            return Ok(Err(LinkProblem::Unknown));
+        let (form, pending) = match usable_link(conn, form_key, token, now)? {
+            Ok(found) => found,
+            Err(problem) => return Ok(Err(problem)),
         };
-        let form = match queries::find(conn, pending.form_id)? {
-            Some(form) if form.form_key == form_key && form.active => form,
-            _ => return Ok(Err(LinkProblem::Unknown)),
-        };
-        if pending.confirmed_at.is_some() {
-            return Ok(Err(LinkProblem::Used));
-        }
-        if pending.expires_at < now {
-            return Ok(Err(LinkProblem::Expired));
-        }
         if queries::claim_pending(conn, pending.id, now)? == 0 {
             return Ok(Err(LinkProblem::Used));
         }
@@ -377,9 +403,20 @@ fn apply(
         (lead_id, Outcome::LeadUpdated(lead_id))
     } else if let Some(contact_id) = queries::contact_with_email(conn, email)? {
         // A customer already: the submission is noted on the contact, and no lead is made.
-        let body = format!("{EVENT_NAME} {}", form.name);
-        let details = details_body(form, submission, true);
-        for body in std::iter::once(body).chain(details) {
+        // The visitor's earlier anonymous visits, and the later ones, are the contact's.
+        events::record_batch(
+            conn,
+            &[BatchEvent {
+                subject: Subject::Contact(contact_id),
+                visitor_id: visitor_id.map(str::to_owned),
+                name: EVENT_NAME.to_owned(),
+                properties: event_properties(form, submission),
+                occurred_at: now,
+            }],
+            &[],
+            now,
+        )?;
+        if let Some(body) = details_body(form, submission, true) {
             timeline::add(
                 conn,
                 &NewEntry {
@@ -387,6 +424,9 @@ fn apply(
                     ..NewEntry::system(Kind::Event, now, &body)
                 },
             )?;
+        }
+        if let Some(visitor_id) = visitor_id {
+            events::stitch_to_contact(conn, visitor_id, contact_id, now)?;
         }
         return Ok(Outcome::ContactNoted(contact_id));
     } else {

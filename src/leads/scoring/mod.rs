@@ -6,7 +6,7 @@ pub mod admin;
 pub mod engine;
 pub mod rules;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -89,6 +89,12 @@ impl Inputs {
                 .iter()
                 .map(|rule| rule.event_name.to_ascii_lowercase())
                 .collect();
+            let filtered: HashSet<String> = rules
+                .behaviour
+                .iter()
+                .filter(|rule| rule.filter.is_some())
+                .map(|rule| rule.event_name.to_ascii_lowercase())
+                .collect();
             let event_rows: Vec<(Option<i64>, String, String, NaiveDateTime)> = lead_events::table
                 .filter(lead_events::lead_id.eq_any(lead_ids))
                 .filter(lower(lead_events::name).eq_any(wanted))
@@ -104,7 +110,12 @@ impl Inputs {
                 if !names.contains(&name.to_lowercase()) {
                     continue;
                 }
-                let properties = serde_json::from_str(&properties).unwrap_or_default();
+                // Properties matter only to rules that filter on them.
+                let properties = if filtered.contains(&name.to_ascii_lowercase()) {
+                    serde_json::from_str(&properties).unwrap_or_default()
+                } else {
+                    serde_json::Map::new()
+                };
                 inputs.events.entry(lead_id).or_default().push(Event {
                     name,
                     properties,
@@ -135,14 +146,25 @@ impl Inputs {
     }
 
     pub fn breakdown(&self, rules: &RuleSet, lead: &Lead, now: NaiveDateTime) -> Breakdown {
-        let tags = self.tags.get(&lead.id).map(Vec::as_slice).unwrap_or(&[]);
-        let events = self.events.get(&lead.id).map(Vec::as_slice).unwrap_or(&[]);
-        let adjustments = self
-            .adjustments
-            .get(&lead.id)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let (tags, events, adjustments) = self.of(lead.id);
         engine::score(rules, &facts_of(lead, tags), events, adjustments, now)
+    }
+
+    /// The lead's total without its explanation (what background rescoring stores).
+    pub fn total(&self, rules: &RuleSet, lead: &Lead, now: NaiveDateTime) -> engine::Points {
+        let (tags, events, adjustments) = self.of(lead.id);
+        engine::total(rules, &facts_of(lead, tags), events, adjustments, now)
+    }
+
+    fn of(&self, lead_id: i64) -> (&[String], &[Event], &[Adjustment]) {
+        (
+            self.tags.get(&lead_id).map(Vec::as_slice).unwrap_or(&[]),
+            self.events.get(&lead_id).map(Vec::as_slice).unwrap_or(&[]),
+            self.adjustments
+                .get(&lead_id)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+        )
     }
 }
 
@@ -151,6 +173,45 @@ pub fn explain(conn: &mut Conn, lead: &Lead, now: NaiveDateTime) -> QueryResult<
     let rules = rules::load(conn)?;
     let inputs = Inputs::load(conn, &[lead.id], &rules)?;
     Ok(inputs.breakdown(&rules, lead, now))
+}
+
+/// The explanation of a lead's stored score.
+#[derive(Debug, Clone)]
+pub enum StoredExplanation {
+    /// The breakdown as of `scored_at`, the moment the stored score was computed: its lines
+    /// add up to the stored score (events count as old as they were then).
+    AsOf {
+        breakdown: Breakdown,
+        scored_at: NaiveDateTime,
+    },
+    /// The score was stored before the latest change of the rules (the background
+    /// rescoring has not reached the lead yet) or of the lead: no breakdown matches it.
+    Rescoring,
+}
+
+/// Explains the score stored on `lead` (the one the list shows), never a score computed
+/// at another moment.
+pub fn explain_stored(conn: &mut Conn, lead: &Lead) -> QueryResult<StoredExplanation> {
+    let scored_at: Option<NaiveDateTime> = leads::table
+        .find(lead.id)
+        .select(leads::scored_at)
+        .first(conn)?;
+    let Some(scored_at) = scored_at else {
+        return Ok(StoredExplanation::Rescoring);
+    };
+    if lead.scored_version < rules::version(conn)? {
+        return Ok(StoredExplanation::Rescoring);
+    }
+    let breakdown = explain(conn, lead, scored_at)?;
+    if breakdown.total.0 != lead.score {
+        // Something changed the lead's inputs without rescoring it: better say so than
+        // show lines that add up to another total.
+        return Ok(StoredExplanation::Rescoring);
+    }
+    Ok(StoredExplanation::AsOf {
+        breakdown,
+        scored_at,
+    })
 }
 
 /// Rescores one lead in the caller's transaction (after a change or an event that may move
@@ -193,32 +254,48 @@ pub fn rescore_many(
             continue;
         };
         let breakdown = inputs.breakdown(&rules, lead, now);
-        store(conn, lead, &breakdown, version, now, reason)?;
+        let scored = Scored {
+            total: breakdown.total,
+            grade: &breakdown.grade,
+        };
+        store(conn, lead, scored, version, now, reason, false)?;
         breakdowns.push(breakdown);
     }
     Ok(breakdowns)
 }
 
-/// Writes a new score: the lead's row, a history row when the score or grade moved, and a
-/// timeline entry when the grade changed (automations trigger on it).
+/// A lead's new score and grade, explained or not.
+#[derive(Clone, Copy)]
+struct Scored<'a> {
+    total: engine::Points,
+    grade: &'a str,
+}
+
+/// Writes a new score: the lead's row (with the version and time it was scored, unless
+/// `marked` says the caller already set them), a history row when the score or grade
+/// moved, and a timeline entry when the grade changed (automations trigger on it).
 fn store(
     conn: &mut Conn,
     lead: &Lead,
-    breakdown: &Breakdown,
+    scored: Scored<'_>,
     version: i64,
     now: NaiveDateTime,
     reason: &str,
+    marked: bool,
 ) -> QueryResult<()> {
-    let score = breakdown.total.0;
-    let unchanged = score == lead.score && breakdown.grade == lead.grade;
-    if unchanged && lead.scored_version == version {
+    let score = scored.total.0;
+    let unchanged = score == lead.score && scored.grade == lead.grade;
+    if unchanged && marked {
         return Ok(());
     }
+    // The moment the score stands for is kept even when the score did not move: the lead
+    // page explains the score as of then, with the inputs as they are now.
     diesel::update(leads::table.find(lead.id))
         .set((
             leads::score.eq(score),
-            leads::grade.eq(&breakdown.grade),
+            leads::grade.eq(scored.grade),
             leads::scored_version.eq(version),
+            leads::scored_at.eq(Some(now)),
         ))
         .execute(conn)?;
     if unchanged {
@@ -228,20 +305,20 @@ fn store(
         .values((
             lead_score_changes::lead_id.eq(lead.id),
             lead_score_changes::score.eq(score),
-            lead_score_changes::grade.eq(&breakdown.grade),
+            lead_score_changes::grade.eq(scored.grade),
             lead_score_changes::previous_score.eq(lead.score),
             lead_score_changes::previous_grade.eq(&lead.grade),
             lead_score_changes::reason.eq(reason),
             lead_score_changes::recorded_at.eq(now),
         ))
         .execute(conn)?;
-    if breakdown.grade != lead.grade {
+    if scored.grade != lead.grade {
         let body = format!(
             "Grade changed from {} to {} (score {} → {}): {reason}",
             lead.grade,
-            breakdown.grade,
+            scored.grade,
             Points(lead.score).unsigned_label(),
-            breakdown.total.unsigned_label(),
+            scored.total.unsigned_label(),
         );
         timeline::add(
             conn,
@@ -278,15 +355,22 @@ pub fn rescore_pending(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<usize
         // Most leads keep their score after a rule change: the batch is marked as scored in
         // one statement and only the leads whose score moved are written one by one.
         diesel::update(leads::table.filter(leads::id.eq_any(&ids)))
-            .set(leads::scored_version.eq(version))
+            .set((
+                leads::scored_version.eq(version),
+                leads::scored_at.eq(Some(now)),
+            ))
             .execute(conn)?;
         for lead in &batch {
-            let breakdown = inputs.breakdown(&rules, lead, now);
+            let total = inputs.total(&rules, lead, now);
+            let scored = Scored {
+                total,
+                grade: rules.grades.grade_for(total),
+            };
             let marked = Lead {
                 scored_version: version,
                 ..lead.clone()
             };
-            store(conn, &marked, &breakdown, version, now, &reason)?;
+            store(conn, &marked, scored, version, now, &reason, true)?;
         }
         Ok(batch.len())
     })

@@ -199,67 +199,84 @@ fn describe_changes(conn: &mut Conn, old: &DealForm, new: &DealForm) -> QueryRes
 }
 
 /// Creates a deal, open in its stage, with its first journey row, audit entry and timeline
-/// entries. Who may create deals is checked by the caller's extractor.
+/// entries, in a transaction of its own. Who may create deals is checked by the caller's
+/// extractor.
 pub fn create(
     conn: &mut Conn,
     now: NaiveDateTime,
     actor: &Actor,
     input: &DealInput,
 ) -> Result<i64, AppError> {
-    db::write(conn, |conn| {
-        let stage = check_references(conn, input, None)?;
-        let id: i64 = diesel::insert_into(deals::table)
-            .values((
-                deals::title.eq(&input.title),
-                deals::value_minor.eq(input.value_minor),
-                deals::currency.eq(&input.currency),
-                deals::expected_close_on.eq(input.expected_close_on),
-                deals::owner_id.eq(input.owner_id),
-                deals::company_id.eq(input.company_id),
-                deals::pipeline_id.eq(input.pipeline_id),
-                deals::stage_id.eq(input.stage_id),
-                deals::status.eq(Status::Open.as_str()),
-                deals::source.eq(&input.source),
-                deals::stage_entered_at.eq(now),
-                deals::created_at.eq(now),
-                deals::updated_at.eq(now),
-                deals::version.eq(1),
-            ))
-            .returning(deals::id)
-            .get_result(conn)?;
-        set_contacts(conn, id, &input.contact_ids)?;
-        record_step(
-            conn,
-            id,
-            &Step {
-                from_stage_id: None,
-                to_stage_id: input.stage_id,
-                from_status: None,
-                to_status: Status::Open,
-            },
-            actor.user_id,
-            now,
-        )?;
-        let details = describe_changes(conn, &DealForm::default(), &input.as_form())?;
-        audit::record(
-            conn,
-            now,
-            actor,
-            Action::RecordCreated,
-            Some(&target(id)),
-            Some(&details),
-        )?;
-        tell_customers(
-            conn,
-            id,
-            input.company_id,
-            &input.contact_ids,
-            actor.user_id,
-            now,
-            &format!("Deal created: {} (stage {}).", input.title, stage.name),
-        )?;
-        Ok(id)
-    })
+    db::write(conn, |conn| create_in(conn, now, actor, input, None))
+}
+
+/// What `create` does, in the caller's transaction (a lead's conversion makes its deal
+/// together with the contact and company). `origin`, when given, is added to the audit
+/// entry, e.g. "converted from a lead". A reference that does not hold (pipeline, stage,
+/// owner, company, contacts) is an `AppError::Invalid` naming the deal form's fields.
+pub fn create_in(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    actor: &Actor,
+    input: &DealInput,
+    origin: Option<&str>,
+) -> Result<i64, AppError> {
+    let stage = check_references(conn, input, None)?;
+    let id: i64 = diesel::insert_into(deals::table)
+        .values((
+            deals::title.eq(&input.title),
+            deals::value_minor.eq(input.value_minor),
+            deals::currency.eq(&input.currency),
+            deals::expected_close_on.eq(input.expected_close_on),
+            deals::owner_id.eq(input.owner_id),
+            deals::company_id.eq(input.company_id),
+            deals::pipeline_id.eq(input.pipeline_id),
+            deals::stage_id.eq(input.stage_id),
+            deals::status.eq(Status::Open.as_str()),
+            deals::source.eq(&input.source),
+            deals::stage_entered_at.eq(now),
+            deals::created_at.eq(now),
+            deals::updated_at.eq(now),
+            deals::version.eq(1),
+        ))
+        .returning(deals::id)
+        .get_result(conn)?;
+    set_contacts(conn, id, &input.contact_ids)?;
+    record_step(
+        conn,
+        id,
+        &Step {
+            from_stage_id: None,
+            to_stage_id: input.stage_id,
+            from_status: None,
+            to_status: Status::Open,
+        },
+        actor.user_id,
+        now,
+    )?;
+    let mut details = describe_changes(conn, &DealForm::default(), &input.as_form())?;
+    if let Some(origin) = origin {
+        details.push_str("; ");
+        details.push_str(origin);
+    }
+    audit::record(
+        conn,
+        now,
+        actor,
+        Action::RecordCreated,
+        Some(&target(id)),
+        Some(&details),
+    )?;
+    tell_customers(
+        conn,
+        id,
+        input.company_id,
+        &input.contact_ids,
+        actor.user_id,
+        now,
+        &format!("Deal created: {} (stage {}).", input.title, stage.name),
+    )?;
+    Ok(id)
 }
 
 /// What an edit found.

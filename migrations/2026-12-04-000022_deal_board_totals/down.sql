@@ -1,0 +1,4 @@
+DROP TRIGGER deal_board_totals_after_update;
+DROP TRIGGER deal_board_totals_after_delete;
+DROP TRIGGER deal_board_totals_after_insert;
+DROP TABLE deal_board_totals;
