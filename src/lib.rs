@@ -1,6 +1,7 @@
 //! Rapport: a lightweight, multi-user CRM and helpdesk. `Application` builds the whole app;
 //! `main.rs` is a thin command line around it, and the tests start the same app.
 
+pub mod api;
 pub mod app_settings;
 pub mod audit;
 pub mod auth;

@@ -14,6 +14,9 @@ pub enum Permission {
     /// See what deals are worth: values, totals, forecasts and the pipeline report.
     /// Support agents see deals without their values.
     ViewDealValues,
+    /// Post behavioural events (`POST /api/v1/events`) with a personal API token: they
+    /// move lead scores, which is sales work. Site write keys are not users and need none.
+    PostEvents,
 }
 
 impl Role {
@@ -21,7 +24,7 @@ impl Role {
         match permission {
             Permission::Administer => self == Role::Admin,
             Permission::ViewCustomers => true,
-            Permission::CreateCustomers | Permission::ViewDealValues => {
+            Permission::CreateCustomers | Permission::ViewDealValues | Permission::PostEvents => {
                 matches!(self, Role::Admin | Role::Sales)
             }
         }
@@ -126,5 +129,12 @@ mod tests {
         assert!(Role::Admin.can(Permission::ViewDealValues));
         assert!(Role::Sales.can(Permission::ViewDealValues));
         assert!(!Role::Support.can(Permission::ViewDealValues));
+    }
+
+    #[test]
+    fn admins_and_sales_reps_post_events_support_agents_do_not() {
+        assert!(Role::Admin.can(Permission::PostEvents));
+        assert!(Role::Sales.can(Permission::PostEvents));
+        assert!(!Role::Support.can(Permission::PostEvents));
     }
 }

@@ -2,6 +2,7 @@
 //! helper through which async code runs blocking diesel calls.
 
 pub mod schema;
+pub mod timestamps;
 
 use std::time::Duration;
 

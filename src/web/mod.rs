@@ -67,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::leads::configure(cfg);
     crate::leads::forms::configure(cfg);
     crate::leads::tracking::configure(cfg);
+    crate::api::configure(cfg);
     crate::leads::conversion::configure(cfg);
     crate::pipeline::configure(cfg);
     crate::tasks::configure(cfg);
@@ -82,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::leads::scoring::admin::configure)
             .configure(crate::leads::forms::configure_admin)
             .configure(crate::leads::tracking::admin::configure)
+            .configure(crate::api::configure_admin)
             .configure(crate::leads::assignment::admin::configure)
             .configure(crate::email::routes::configure)
             .configure(crate::audit::routes::configure),

@@ -26,10 +26,12 @@ pub struct SignedIn {
     pub overdue_tasks: i64,
 }
 
-/// Paths that never need a session: static files, the health check, and the tracking
-/// script and events endpoint that other websites call.
+/// Paths that never need a session: static files, the health check, the tracking script,
+/// and the JSON API (bearer tokens only, never cookies).
 pub fn sessionless(path: &str) -> bool {
-    path.starts_with("/static/") || matches!(path, "/healthz" | "/t.js" | "/api/v1/events")
+    path.starts_with("/static/")
+        || path.starts_with("/api/")
+        || matches!(path, "/healthz" | "/t.js")
 }
 
 pub fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {

@@ -9,7 +9,12 @@ pub mod rules;
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
+use diesel::connection::DefaultLoadingMode;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json::{Map, Value};
 
 use self::engine::{Adjustment, Breakdown, Event, Field, LeadFacts, Points, RuleSet};
 use crate::contacts::timeline::{self, Kind, NewEntry};
@@ -17,6 +22,7 @@ use crate::db::Conn;
 use crate::db::schema::{
     lead_adjustments, lead_events, lead_score_changes, lead_tags, leads, tags,
 };
+use crate::db::timestamps::stored_time;
 use crate::leads::model::Lead;
 
 diesel::define_sql_function! {
@@ -57,6 +63,52 @@ pub fn facts_of(lead: &Lead, tag_names: &[String]) -> LeadFacts {
     facts
 }
 
+/// The properties of a stored event that some rule filters on; the others are skipped
+/// without being built (a page view carries a title, a referrer and more that no rule
+/// reads). Unreadable JSON reads as no properties.
+fn properties_filtered_on(json: &str, keys: &HashSet<&str>) -> Map<String, Value> {
+    if keys.is_empty() {
+        return Map::new();
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    PropertiesFilteredOn(keys)
+        .deserialize(&mut deserializer)
+        .unwrap_or_default()
+}
+
+struct PropertiesFilteredOn<'k, 's>(&'k HashSet<&'s str>);
+
+impl<'de> DeserializeSeed<'de> for PropertiesFilteredOn<'_, '_> {
+    type Value = Map<String, Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PropertiesFilteredOn<'_, '_> {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("an object of event properties")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut kept = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if self.0.contains(key.as_str()) {
+                kept.insert(key, map.next_value::<Value>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(kept)
+    }
+}
+
 /// Everything the engine needs about a set of leads, loaded in one query per kind.
 #[derive(Default)]
 pub struct Inputs {
@@ -89,36 +141,36 @@ impl Inputs {
                 .iter()
                 .map(|rule| rule.event_name.to_ascii_lowercase())
                 .collect();
-            let filtered: HashSet<String> = rules
+            let filter_keys: HashSet<&str> = rules
                 .behaviour
                 .iter()
-                .filter(|rule| rule.filter.is_some())
-                .map(|rule| rule.event_name.to_ascii_lowercase())
+                .filter_map(|rule| rule.filter.as_ref())
+                .map(|filter| filter.key.as_str())
                 .collect();
-            let event_rows: Vec<(Option<i64>, String, String, NaiveDateTime)> = lead_events::table
+            let event_rows = lead_events::table
                 .filter(lead_events::lead_id.eq_any(lead_ids))
                 .filter(lower(lead_events::name).eq_any(wanted))
                 .select((
                     lead_events::lead_id,
                     lead_events::name,
                     lead_events::properties,
-                    lead_events::occurred_at,
+                    sql::<Text>("lead_events.occurred_at"),
                 ))
-                .load(conn)?;
-            for (lead_id, name, properties, occurred_at) in event_rows {
+                .load_iter::<(Option<i64>, String, String, String), DefaultLoadingMode>(conn)?;
+            for row in event_rows {
+                let (lead_id, name, properties, occurred_at) = row?;
                 let Some(lead_id) = lead_id else { continue };
                 if !names.contains(&name.to_lowercase()) {
                     continue;
                 }
-                // Properties matter only to rules that filter on them.
-                let properties = if filtered.contains(&name.to_ascii_lowercase()) {
-                    serde_json::from_str(&properties).unwrap_or_default()
-                } else {
-                    serde_json::Map::new()
-                };
+                let occurred_at = stored_time(&occurred_at).ok_or_else(|| {
+                    diesel::result::Error::DeserializationError(
+                        format!("unreadable event time {occurred_at:?}").into(),
+                    )
+                })?;
                 inputs.events.entry(lead_id).or_default().push(Event {
                     name,
-                    properties,
+                    properties: properties_filtered_on(&properties, &filter_keys),
                     occurred_at,
                 });
             }
@@ -432,5 +484,30 @@ pub fn apply_daily_decay(pool: &crate::db::DbPool, now: NaiveDateTime) {
         Ok(true) => tracing::info!("daily score decay: every lead is being rescored"),
         Ok(false) => {}
         Err(err) => tracing::error!(error = %err, "could not apply the daily score decay"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_properties_rules_filter_on_are_kept() {
+        let keys: HashSet<&str> = ["path", "plan"].into_iter().collect();
+        let kept = properties_filtered_on(
+            r#"{"path":"/pricing","title":"Pricing \"Pro\"","referrer":{"host":"x"},"plan":3}"#,
+            &keys,
+        );
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept.get("path"), Some(&Value::from("/pricing")));
+        assert_eq!(kept.get("plan"), Some(&Value::from(3)));
+    }
+
+    #[test]
+    fn unreadable_or_unwanted_properties_read_as_none() {
+        let keys: HashSet<&str> = ["path"].into_iter().collect();
+        assert!(properties_filtered_on("not json", &keys).is_empty());
+        assert!(properties_filtered_on("[1, 2]", &keys).is_empty());
+        assert!(properties_filtered_on(r#"{"path":"/a"}"#, &HashSet::new()).is_empty());
     }
 }

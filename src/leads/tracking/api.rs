@@ -1,6 +1,7 @@
 //! `POST /api/v1/events`: one event or a batch (`{"events": [...]}`), authenticated by a
 //! site write key (`Authorization: Bearer <key>`, or `"write_key"` in the body for
-//! `navigator.sendBeacon`, which cannot set headers). A batch is validated whole, then
+//! `navigator.sendBeacon`, which cannot set headers) or by a personal API token (only in
+//! the header, and never from a browser origin). A batch is validated whole, then
 //! stored in one write transaction (shared with concurrent requests, see `writer`): a single
 //! bad event refuses the batch and nothing of it is stored. Every lead the batch touches is
 //! rescored once.
@@ -19,6 +20,10 @@ use serde_json::{Value, json};
 use super::keys::{self, SiteKey};
 use super::payload::{Fields, Incoming, parse};
 use super::writer::{GroupWriter, Outcome};
+use crate::api::error::ApiError;
+use crate::api::tokens::{self, TokenUser};
+use crate::audit::{self, Action, Actor};
+use crate::auth::policy::Permission;
 use crate::db::schema::{contact_emails, contacts, leads};
 use crate::db::{self, Conn};
 use crate::error::AppError;
@@ -29,105 +34,68 @@ use crate::web::AppState;
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 const PREFLIGHT_MAX_AGE_SECONDS: &str = "600";
 
-/// An API error as DESIGN.md fixes it: `{"error":{"code","message","fields"}}`.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    fields: Fields,
+/// Events-specific refusals, in the API's one error shape.
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "Send a valid API token or site write key: Authorization: Bearer <token>, or a write key as \"write_key\" in the body.",
+    )
 }
 
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            fields: Fields::new(),
-        }
-    }
-
-    pub fn unauthorized() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Send a valid, unrevoked write key: Authorization: Bearer <key>, or \"write_key\" in the body.",
-        )
-    }
-
-    fn origin_refused(origin: &str) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "origin_not_allowed",
-            format!("This key does not allow events from {origin}."),
-        )
-    }
-
-    fn invalid(fields: Fields) -> Self {
-        Self {
-            fields,
-            ..Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                "Some events are not valid; nothing was stored.",
-            )
-        }
-    }
-
-    fn too_large() -> Self {
-        Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!(
-                "The body is larger than {} KB; send fewer events per request.",
-                MAX_BODY_BYTES / 1024
-            ),
-        )
-    }
-
-    fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
-    }
-
-    fn internal(err: &AppError) -> Self {
-        tracing::error!(error = %err, "event ingestion failed");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Something went wrong on our side; nothing was stored. Try again.",
-        )
-    }
-
-    pub fn response(&self, cors_origin: Option<&str>) -> HttpResponse {
-        let mut body = json!({ "code": self.code, "message": self.message });
-        if !self.fields.is_empty() {
-            body["fields"] = json!(self.fields);
-        }
-        let mut response = HttpResponse::build(self.status);
-        add_cors(&mut response, cors_origin);
-        response.json(json!({ "error": body }))
-    }
+fn origin_refused(origin: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "origin_not_allowed",
+        format!("This key does not allow events from {origin}."),
+    )
 }
 
-/// Who is sending events. This is the seam where personal API tokens (a later issue, for
-/// the whole `/api/v1`) plug in: `authenticate` tries them too and returns another variant,
-/// which allows no browser origin.
+fn invalid(fields: Fields) -> ApiError {
+    ApiError::invalid("Some events are not valid; nothing was stored.", fields)
+}
+
+/// The error as JSON, with the CORS headers of an allowed origin.
+fn respond(err: &ApiError, cors_origin: Option<&str>) -> HttpResponse {
+    let mut response = HttpResponse::build(err.status());
+    add_cors(&mut response, cors_origin);
+    err.respond(response)
+}
+
+/// Who is sending events: a website by its write key, or a user by a personal API token.
 #[derive(Debug, Clone)]
 pub enum Caller {
     Site(SiteKey),
+    User(TokenUser),
 }
 
 impl Caller {
+    /// A personal token is for servers and scripts: no browser origin may use it.
     pub fn allows_origin(&self, origin: &str) -> bool {
         match self {
             Caller::Site(key) => key.allows(origin),
+            Caller::User(_) => false,
+        }
+    }
+
+    /// Whether this caller may post events at all (a site key may; a user as policy says).
+    pub fn may_post_events(&self) -> bool {
+        match self {
+            Caller::Site(_) => true,
+            Caller::User(user) => user.role.can(Permission::PostEvents),
         }
     }
 }
 
 /// The caller a presented credential belongs to, if any.
-pub fn authenticate(conn: &mut Conn, credential: &str) -> QueryResult<Option<Caller>> {
+pub fn authenticate(
+    conn: &mut Conn,
+    credential: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<Caller>> {
+    if credential.starts_with(tokens::TOKEN_PREFIX) {
+        return Ok(tokens::authenticate(conn, credential, now)?.map(Caller::User));
+    }
     Ok(keys::authenticate(conn, credential)?.map(Caller::Site))
 }
 
@@ -171,8 +139,8 @@ pub async fn preflight(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
                 .insert_header((header::ACCESS_CONTROL_MAX_AGE, PREFLIGHT_MAX_AGE_SECONDS))
                 .finish()
         }
-        Ok(false) => ApiError::origin_refused(&origin).response(None),
-        Err(err) => ApiError::internal(&err).response(None),
+        Ok(false) => respond(&origin_refused(&origin), None),
+        Err(err) => respond(&ApiError::internal(&err), None),
     }
 }
 
@@ -185,22 +153,27 @@ pub async fn ingest(
     let origin = origin_of(&req);
     let body = match read_body(&req, payload).await {
         Ok(body) => body,
-        Err(err) => return err.response(None),
+        Err(err) => return respond(&err, None),
     };
     let document: Value = match serde_json::from_slice(&body) {
         Ok(Value::Object(document)) => Value::Object(document),
         Ok(_) => {
-            return ApiError::bad_request("Send a JSON object: one event, or {\"events\": [...]}.")
-                .response(None);
+            return respond(
+                &ApiError::bad_request("Send a JSON object: one event, or {\"events\": [...]}."),
+                None,
+            );
         }
-        Err(_) => return ApiError::bad_request("The body is not valid JSON.").response(None),
+        Err(_) => return respond(&ApiError::bad_request("The body is not valid JSON."), None),
     };
+    // A personal token in the body would be one a web page holds: only write keys go there.
     let credential = bearer(&req).or_else(|| {
         document
             .get("write_key")
             .and_then(Value::as_str)
+            .filter(|key| !key.starts_with(tokens::TOKEN_PREFIX))
             .map(str::to_owned)
     });
+    let address = client_address(&req, state.trust_proxy);
     let now = state.now();
     let parsed = parse(&document, now);
     let group_writer = Arc::clone(&state.event_writer);
@@ -208,8 +181,11 @@ pub async fn ingest(
         Ok(store(
             conn,
             &group_writer,
-            credential.as_deref(),
-            origin,
+            Request {
+                credential: credential.as_deref(),
+                origin,
+                address: &address,
+            },
             parsed,
             now,
         ))
@@ -221,8 +197,21 @@ pub async fn ingest(
             add_cors(&mut response, cors.as_deref());
             response.json(json!({ "accepted": stored.len(), "ids": stored }))
         }
-        Ok((Err(err), cors)) => err.response(cors.as_deref()),
-        Err(err) => ApiError::internal(&err).response(None),
+        Ok((Err(err), cors)) => respond(&err, cors.as_deref()),
+        Err(err) => respond(&ApiError::internal(&err), None),
+    }
+}
+
+/// The client's address for the audit log: from a forwarded header only behind a proxy.
+fn client_address(req: &HttpRequest, trust_proxy: bool) -> String {
+    if trust_proxy {
+        req.connection_info()
+            .realip_remote_addr()
+            .map(str::to_owned)
+            .unwrap_or_else(|| "unknown".to_owned())
+    } else {
+        req.peer_addr()
+            .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
     }
 }
 
@@ -241,13 +230,13 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<usize>().ok());
     if announced.is_some_and(|length| length > MAX_BODY_BYTES) {
-        return Err(ApiError::too_large());
+        return Err(ApiError::too_large(MAX_BODY_BYTES));
     }
     let mut body = Vec::with_capacity(announced.unwrap_or(4096).min(MAX_BODY_BYTES));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| ApiError::bad_request("The body could not be read."))?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(ApiError::too_large());
+            return Err(ApiError::too_large(MAX_BODY_BYTES));
         }
         body.extend_from_slice(&chunk);
     }
@@ -259,41 +248,99 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
 fn store(
     conn: &mut Conn,
     group_writer: &GroupWriter,
-    credential: Option<&str>,
-    origin: Option<String>,
+    request: Request<'_>,
     parsed: Result<Vec<Incoming>, Fields>,
     now: NaiveDateTime,
 ) -> (Result<Vec<i64>, ApiError>, Option<String>) {
-    let caller = match credential.map(|credential| authenticate(conn, credential)) {
+    let Request {
+        credential,
+        origin,
+        address,
+    } = request;
+    let caller = match credential.map(|credential| authenticate(conn, credential, now)) {
         Some(Ok(Some(caller))) => caller,
         Some(Err(err)) => return (Err(ApiError::internal(&err.into())), None),
         _ => {
             tracing::warn!(
                 origin = origin.as_deref(),
                 with_credential = credential.is_some(),
-                "events refused: missing, unknown or revoked key"
+                "events refused: missing, unknown, revoked or expired key or token"
             );
-            return (Err(ApiError::unauthorized()), None);
+            return (Err(unauthorized()), None);
         }
     };
     let cors = match origin {
         Some(origin) if caller.allows_origin(&origin) => Some(origin),
         Some(origin) => {
             tracing::warn!(origin, "events refused: origin not allowed by the key");
-            return (Err(ApiError::origin_refused(&origin)), None);
+            let refusal = match caller {
+                Caller::Site(_) => origin_refused(&origin),
+                Caller::User(_) => ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "origin_not_allowed",
+                    "API tokens are for servers and scripts: browsers may not send them. Use a site write key on web pages.",
+                ),
+            };
+            return (Err(refusal), None);
         }
         None => None,
     };
+    if !caller.may_post_events() {
+        if let Caller::User(user) = &caller
+            && let Err(err) = audit_refusal(conn, user, address, now)
+        {
+            return (Err(ApiError::internal(&err.into())), None);
+        }
+        return (
+            Err(ApiError::forbidden(
+                "Your role may not post events: ask an admin or a sales rep for a token.",
+            )),
+            cors,
+        );
+    }
     let incoming = match parsed {
         Ok(incoming) => incoming,
-        Err(fields) => return (Err(ApiError::invalid(fields)), cors),
+        Err(fields) => return (Err(invalid(fields)), cors),
     };
     let outcome = match group_writer.submit(conn, incoming, now) {
         Outcome::Stored(ids) => Ok(ids),
-        Outcome::Invalid(fields) => Err(ApiError::invalid(fields)),
+        Outcome::Invalid(fields) => Err(invalid(fields)),
         Outcome::Failed(cause) => Err(ApiError::internal(&AppError::Internal(cause))),
     };
     (outcome, cors)
+}
+
+/// What identifies one request to `store`.
+struct Request<'a> {
+    credential: Option<&'a str>,
+    origin: Option<String>,
+    address: &'a str,
+}
+
+fn audit_refusal(
+    conn: &mut Conn,
+    user: &TokenUser,
+    address: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    tracing::warn!(
+        user_id = user.user_id,
+        "events refused: the token's role may not post them"
+    );
+    let actor = Actor {
+        user_id: Some(user.user_id),
+        label: user.email.clone(),
+        address: Some(address.to_owned()),
+    };
+    audit::record(
+        conn,
+        now,
+        &actor,
+        Action::AuthorizationDenied,
+        Some("POST /api/v1/events"),
+        Some(&format!("API token {}", user.token_id)),
+    )?;
+    Ok(())
 }
 
 /// Why a request's events were not stored.
