@@ -1,13 +1,14 @@
 //! The home page's queries, one per section, each on an index:
 //! - my overdue and today's tasks: `tasks_by_assignee`;
 //! - my deals closing this month: `deals_by_owner` (owner, status, expected close);
-//! - my rotting deals: `deals_by_owner` (owner, status), only deals in their stage longer
-//!   than the shortest threshold are read;
+//! - my rotting deals: `deals_by_owner_in_stage` (owner, status, entered the stage), longest
+//!   in their stage first, read until enough of them rot;
 //! - recent activity on my records: `contacts_by_owner` / `companies_by_owner` for my records,
 //!   then `timeline_by_contact` / `timeline_by_company` from the cut-off on;
-//! - the team's pipeline totals: `deals_on_board` (pipeline, status).
+//! - the team's pipeline totals: `deal_board_totals`, kept by triggers on `deals`.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
+use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
@@ -82,16 +83,24 @@ pub fn rotting(
     };
     // No deal that entered its stage after this can rot anywhere yet.
     let cutoff = now - Duration::days(i64::from(shortest) + 1);
-    let candidates: Vec<MyDeal> = my_open_deals!(owner_id)
+    // Longest in their stage first, read lazily from `deals_by_owner_in_stage` until
+    // `limit` of them rot: deals in stages with longer thresholds are passed over.
+    let candidates = my_open_deals!(owner_id)
         .filter(pipeline_stages::rotting_days.is_not_null())
         .filter(deals::stage_entered_at.le(cutoff))
         .order((deals::stage_entered_at.asc(), deals::id.asc()))
-        .load(conn)?;
-    Ok(candidates
-        .into_iter()
-        .filter(|deal| rules::is_rotting(deal.stage_entered_at, deal.rotting_days, now))
-        .take(limit)
-        .collect())
+        .load_iter::<MyDeal, DefaultLoadingMode>(conn)?;
+    let mut rotting = Vec::with_capacity(limit);
+    for deal in candidates {
+        let deal = deal?;
+        if rules::is_rotting(deal.stage_entered_at, deal.rotting_days, now) {
+            rotting.push(deal);
+            if rotting.len() == limit {
+                break;
+            }
+        }
+    }
+    Ok(rotting)
 }
 
 /// A timeline entry on one of my records.
@@ -171,8 +180,8 @@ pub struct PipelineTotalsRow {
     pub deals: i64,
     #[diesel(sql_type = BigInt)]
     pub total: i64,
-    /// Each deal weighted by its stage's probability, rounded half up per deal (as the
-    /// board's column totals are).
+    /// Each stage's total weighted by its probability, rounded half up per stage and
+    /// currency, as the board's column headers are.
     #[diesel(sql_type = BigInt)]
     pub weighted: i64,
 }
@@ -180,16 +189,22 @@ pub struct PipelineTotalsRow {
 /// Every pipeline (in order) with its open deals' count, total and weighted total per
 /// currency; a pipeline without open deals has one row with no currency.
 pub fn pipeline_totals(conn: &mut Conn) -> QueryResult<Vec<PipelineTotalsRow>> {
+    // From the board's trigger-kept figures (a few rows per stage), not the deals.
     diesel::sql_query(
-        "SELECT p.id AS pipeline_id, p.name AS pipeline_name, d.currency AS currency,
-                COUNT(d.id) AS deals,
-                COALESCE(SUM(d.value_minor), 0) AS total,
-                COALESCE(SUM((d.value_minor * s.win_probability + 50) / 100), 0) AS weighted
+        "SELECT p.id AS pipeline_id, p.name AS pipeline_name, t.currency AS currency,
+                COALESCE(SUM(t.deals), 0) AS deals,
+                COALESCE(SUM(t.total), 0) AS total,
+                COALESCE(SUM((t.total * MAX(0, MIN(100, s.win_probability)) + 50) / 100), 0)
+                    AS weighted
          FROM pipelines p
-         LEFT JOIN deals d ON d.pipeline_id = p.id AND d.status = 'open'
-         LEFT JOIN pipeline_stages s ON s.id = d.stage_id
-         GROUP BY p.id, p.name, p.position, d.currency
-         ORDER BY p.position, p.id, d.currency",
+         LEFT JOIN (SELECT pipeline_id, stage_id, currency, SUM(deals) AS deals,
+                           SUM(total_minor) AS total
+                    FROM deal_board_totals
+                    WHERE deals > 0
+                    GROUP BY pipeline_id, stage_id, currency) t ON t.pipeline_id = p.id
+         LEFT JOIN pipeline_stages s ON s.id = t.stage_id
+         GROUP BY p.id, p.name, p.position, t.currency
+         ORDER BY p.position, p.id, t.currency",
     )
     .load(conn)
 }

@@ -1,0 +1,1 @@
+DROP INDEX deals_by_owner_in_stage;
