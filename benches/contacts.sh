@@ -20,7 +20,7 @@ server=
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$workdir"' EXIT
 
 cargo build --release --quiet
-binary=$PWD/target/release/rapport
+binary=${CARGO_TARGET_DIR:-$PWD/target}/release/rapport
 database=$workdir/rapport.db
 export RAPPORT_DATABASE_URL="sqlite://$database"
 export RAPPORT_BIND="127.0.0.1:$port"
@@ -79,7 +79,7 @@ run "contact page with 50 timeline entries (GET /contacts/$busy)" -H "$cookie" "
 run "search for a common surname (GET /search?q=smith)" -H "$cookie" "$base/search?q=smith"
 
 echo "== memory of rapport serve"
-grep -E 'VmHWM|VmRSS' "/proc/$server/status"
+grep -E 'VmHWM|VmRSS|RssAnon|RssFile' "/proc/$server/status"
 
 echo "== query plans"
 plan() { echo "-- $1"; sqlite3 "$database" "EXPLAIN QUERY PLAN $2"; }

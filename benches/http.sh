@@ -16,7 +16,7 @@ workdir=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$workdir"' EXIT
 
 cargo build --release --quiet
-binary=$PWD/target/release/rapport
+binary=${CARGO_TARGET_DIR:-$PWD/target}/release/rapport
 export RAPPORT_DATABASE_URL="sqlite://$workdir/rapport.db"
 export RAPPORT_BIND="127.0.0.1:$port"
 export RAPPORT_MAIL_DIR="$workdir/mail"
@@ -54,4 +54,4 @@ run "login page (GET /login)" "$base/login"
 run "home page, signed in (GET /)" -H "Cookie: rapport_session=$session" "$base/"
 
 echo "== memory"
-grep -E 'VmHWM|VmRSS' "/proc/$server/status"
+grep -E 'VmHWM|VmRSS|RssAnon|RssFile' "/proc/$server/status"

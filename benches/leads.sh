@@ -30,7 +30,7 @@ server=
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$workdir"' EXIT
 
 cargo build --release --quiet
-binary=$PWD/target/release/rapport
+binary=${CARGO_TARGET_DIR:-$PWD/target}/release/rapport
 database=$workdir/rapport.db
 export RAPPORT_DATABASE_URL="sqlite://$database"
 export RAPPORT_BIND="127.0.0.1:$port"
@@ -202,7 +202,7 @@ end=$(date +%s%N)
 echo "import wall time: $(( (end - start) / 1000000 )) ms"
 
 echo "== memory of rapport serve"
-grep -E 'VmHWM|VmRSS' "/proc/$server/status"
+grep -E 'VmHWM|VmRSS|RssAnon|RssFile' "/proc/$server/status"
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== query plans"

@@ -23,6 +23,8 @@ use crate::db::{self, Conn};
 /// Deals (with their moves and contacts) written per transaction.
 pub const BATCH: usize = 10_000;
 
+const DEALS_PER_STATEMENT: usize = 100;
+
 /// SQLite refuses statements with more bound parameters than this.
 const MAX_PARAMETERS: usize = 32_766;
 
@@ -670,7 +672,14 @@ pub fn seed_deals(
             new_contacts.extend(generated.contacts);
         }
         db::write(conn, |conn| {
-            insert_chunked!(conn, deals::table, new_deals, 16);
+            // Deals go in short statements: every open one fires the trigger that keeps the
+            // board's totals, and each firing walks the statement's undo journal, so the cost
+            // of a statement grows with the square of its rows.
+            for deals_chunk in new_deals.chunks(DEALS_PER_STATEMENT) {
+                diesel::insert_into(deals::table)
+                    .values(deals_chunk)
+                    .execute(conn)?;
+            }
             insert_chunked!(conn, deal_stage_moves::table, new_moves, 7);
             insert_chunked!(conn, deal_contacts::table, new_contacts, 2);
             Ok::<_, diesel::result::Error>(())
