@@ -35,6 +35,11 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Every message, for a page that cannot show them next to their fields.
+    pub fn messages(&self) -> impl Iterator<Item = &str> {
+        self.0.values().map(String::as_str)
+    }
+
     /// Keeps the value parsed from a field, or records why it was refused.
     pub fn take<T>(&mut self, field: &'static str, parsed: Result<T, String>) -> Option<T> {
         match parsed {

@@ -56,6 +56,14 @@ impl Application {
         let secret_key = {
             let mut conn = pool.get()?;
             db::migrate(&mut conn)?;
+            let now = clock.now();
+            let interrupted = contacts::import::jobs::interrupt(&mut conn, now, now)?;
+            if interrupted > 0 {
+                tracing::warn!(
+                    interrupted,
+                    "imports stopped by the last shutdown are marked as interrupted"
+                );
+            }
             app_settings::secret_key(&mut conn, settings.secret_key.as_deref())?
         };
 

@@ -20,7 +20,9 @@ use crate::auth::model::User;
 use crate::auth::policy::{ViewCustomers, record_rights};
 use crate::contacts::company::model::{Company, CompanyForm, sort_name as company_sort_name};
 use crate::contacts::company::queries as company_queries;
-use crate::contacts::contact::model::{Contact, Stage, sort_name as contact_sort_name};
+use crate::contacts::contact::model::{
+    Contact, MAX_EMAILS, MAX_PHONES, Stage, sort_name as contact_sort_name,
+};
 use crate::contacts::contact::queries as contact_queries;
 use crate::contacts::tags;
 use crate::contacts::timeline::{self, Kind, NewEntry};
@@ -195,6 +197,11 @@ fn union(first: Vec<String>, second: Vec<String>) -> Vec<String> {
     all
 }
 
+/// How many different values two lists hold together.
+fn combined_count(first: &[String], second: &[String]) -> usize {
+    first.len() + second.iter().filter(|value| !first.contains(value)).count()
+}
+
 fn contact_lists(conn: &mut Conn, id: i64) -> QueryResult<(Vec<String>, Vec<String>, Vec<String>)> {
     let emails = contact_queries::emails(conn, id)?
         .into_iter()
@@ -253,6 +260,18 @@ pub fn merge_contacts(
         let theirs = contact_values(conn, &gone)?;
         let (keep_emails, keep_phones, keep_tags) = contact_lists(conn, keep.id)?;
         let (gone_emails, gone_phones, gone_tags) = contact_lists(conn, gone.id)?;
+        let emails = combined_count(&keep_emails, &gone_emails);
+        let phones = combined_count(&keep_phones, &gone_phones);
+        if emails > MAX_EMAILS || phones > MAX_PHONES {
+            return Err(AppError::invalid(
+                "other",
+                format!(
+                    "The merged contact would have {emails} email addresses and {phones} phone \
+                     numbers; a contact holds at most {MAX_EMAILS} of each. Remove some from \
+                     either contact, then merge. Nothing was merged."
+                ),
+            ));
+        }
 
         // Emails and phones: the other's move over (the ones the survivor has are dropped);
         // the survivor's primary stays primary.

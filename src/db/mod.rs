@@ -50,6 +50,12 @@ pub fn connect(path: &str, max_connections: u32) -> Result<DbPool, AppError> {
         .map_err(|err| AppError::internal(format!("cannot open database {path}: {err}")))
 }
 
+/// Copies what the write-ahead log holds back into the database file as far as readers
+/// allow, without waiting for them or blocking writers (a passive checkpoint).
+pub fn checkpoint(conn: &mut Conn) -> diesel::QueryResult<()> {
+    conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")
+}
+
 /// Applies every pending migration; returns how many ran.
 pub fn migrate(conn: &mut Conn) -> Result<usize, AppError> {
     conn.run_pending_migrations(MIGRATIONS)

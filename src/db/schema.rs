@@ -243,6 +243,7 @@ diesel::table! {
         report -> Text,
         created_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
+        heartbeat_at -> Nullable<Timestamp>,
     }
 }
 

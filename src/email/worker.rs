@@ -67,11 +67,18 @@ impl Signal {
     }
 }
 
+/// How often a background thread copies the write-ahead log back into the database file.
+/// SQLite also does it in the commit that grows the log past 1,000 pages, and that commit
+/// (and every request queued behind it) waits for the copy: under a steady stream of writes
+/// (website events) copying often in the background leaves that commit little to do.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
 /// Lets the app wake the worker (after queuing mail) and stop it at shutdown.
 #[derive(Clone, Default)]
 pub struct WorkerHandle {
     signal: Arc<Signal>,
-    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    checkpoints: Arc<Signal>,
+    threads: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl WorkerHandle {
@@ -82,15 +89,14 @@ impl WorkerHandle {
     /// Asks the worker to stop after the email in hand and waits for it.
     pub fn stop(&self) {
         self.signal.raise(true);
-        let thread = self
-            .thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(thread) = thread
-            && thread.join().is_err()
-        {
-            tracing::error!("the email worker panicked");
+        self.checkpoints.raise(true);
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        for thread in threads {
+            let name = thread.thread().name().unwrap_or("worker").to_owned();
+            if thread.join().is_err() {
+                tracing::error!(thread = %name, "a background thread panicked");
+            }
         }
     }
 }
@@ -108,11 +114,24 @@ pub struct Worker {
 impl Worker {
     pub fn spawn(self) -> std::io::Result<WorkerHandle> {
         let handle = WorkerHandle::default();
+        let checkpoints = Arc::clone(&handle.checkpoints);
+        let pool = self.pool.clone();
+        let checkpointer = std::thread::Builder::new()
+            .name("wal-checkpoints".to_owned())
+            .spawn(move || {
+                while !checkpoints.wait(CHECKPOINT_INTERVAL) {
+                    checkpoint(&pool);
+                }
+            })?;
         let signal = Arc::clone(&handle.signal);
-        let thread = std::thread::Builder::new()
+        let worker = std::thread::Builder::new()
             .name("email-worker".to_owned())
             .spawn(move || self.run(&signal))?;
-        *handle.thread.lock().unwrap_or_else(PoisonError::into_inner) = Some(thread);
+        handle
+            .threads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend([worker, checkpointer]);
         Ok(handle)
     }
 
@@ -214,6 +233,17 @@ impl Worker {
             }
         }
         Ok(())
+    }
+}
+
+/// Copies the write-ahead log into the database file, off the requests' commits.
+fn checkpoint(pool: &DbPool) {
+    let done = pool
+        .get()
+        .map_err(crate::error::AppError::from)
+        .and_then(|mut conn| Ok(crate::db::checkpoint(&mut conn)?));
+    if let Err(err) = done {
+        tracing::warn!(error = %err, "could not checkpoint the write-ahead log");
     }
 }
 

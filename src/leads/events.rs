@@ -76,13 +76,13 @@ pub fn record(conn: &mut Conn, event: &NewEvent<'_>, now: NaiveDateTime) -> Quer
 
 /// Stores a batch of events in the caller's transaction: each lands on its subject's
 /// timeline (an anonymous one of a visitor known to be a contact, on the contact's); then
-/// each `(visitor, lead)` of `stitches` gives that visitor's anonymous events (the batch's
-/// included) to the lead; finally every lead touched is rescored once, however many of the
-/// events were its. Returns the new events' ids, in order.
+/// each `(visitor, lead or contact)` of `stitches` gives that visitor's anonymous events
+/// (the batch's included) to the lead or contact; finally every lead touched is rescored
+/// once, however many of the events were its. Returns the new events' ids, in order.
 pub fn record_batch(
     conn: &mut Conn,
     batch: &[BatchEvent],
-    stitches: &[(String, i64)],
+    stitches: &[(String, Subject)],
     now: NaiveDateTime,
 ) -> QueryResult<Vec<i64>> {
     let mut ids = Vec::with_capacity(batch.len());
@@ -136,9 +136,17 @@ pub fn record_batch(
             touched.entry(lead_id).or_default().insert(&event.name);
         }
     }
-    for (visitor_id, lead_id) in stitches {
-        if attach_visitor(conn, visitor_id, *lead_id, now)? > 0 {
-            touched.entry(*lead_id).or_default();
+    for (visitor_id, known) in stitches {
+        match *known {
+            Subject::Lead(lead_id) => {
+                if attach_visitor(conn, visitor_id, lead_id, now)? > 0 {
+                    touched.entry(lead_id).or_default();
+                }
+            }
+            Subject::Contact(contact_id) => {
+                stitch_to_contact(conn, visitor_id, contact_id, now)?;
+            }
+            Subject::Anonymous => {}
         }
     }
     let rescored: Vec<(i64, String)> = touched

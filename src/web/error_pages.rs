@@ -47,7 +47,10 @@ impl ResponseError for AppError {
             AppError::Forbidden => ("Access denied", "Your account does not have access to this page.".to_owned()),
             AppError::CsrfRejected => ("Request refused", "This form has expired or was sent from another site. Go back, reload the page and try again.".to_owned()),
             AppError::TooManyRequests => ("Too many attempts", "Too many attempts in a short time. Wait a minute, then try again.".to_owned()),
-            AppError::Invalid(_) => ("Check your input", "Some of what was sent is not valid. Go back and check the form.".to_owned()),
+            AppError::Invalid(errors) => {
+                let problems = errors.messages().collect::<Vec<_>>().join(" ");
+                ("Check your input", format!("Some of what was sent is not valid. {problems} Go back and check the form."))
+            }
             AppError::BadRequest(message) => ("That did not work", message.clone()),
             AppError::Conflict(message) => ("Changed by someone else", message.clone()),
             AppError::Database(_) | AppError::Pool(_) | AppError::Internal(_) => {

@@ -618,6 +618,43 @@ async fn merging_a_contact_with_itself_is_refused() {
 }
 
 #[tokio::test]
+async fn a_merge_that_would_hold_more_than_ten_email_addresses_is_refused() {
+    let app = spawn_app().await;
+    let (browser, sales) = signed_in(&app, "sales@example.com", Role::Sales).await;
+    let mut first = person("Ada", "Lovelace", &sales);
+    first.emails = (0..6).map(|n| format!("ada{n}@example.com")).collect();
+    let mut second = person("Ada", "Lovelace", &sales);
+    // One address in common: 6 + 5 = 11 different addresses.
+    second.emails = (5..11).map(|n| format!("ada{n}@example.com")).collect();
+    let keep = seed(&app, &sales, &first);
+    let gone = seed(&app, &sales, &second);
+    let (version, other_version) = merge_form(&browser, keep, gone).await;
+
+    let other = gone.to_string();
+    let response = browser
+        .post_form(
+            &format!("/contacts/{keep}/merge"),
+            &[
+                ("other", &other),
+                ("version", &version),
+                ("other_version", &other_version),
+            ],
+        )
+        .await;
+
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.expect("body");
+    assert!(page.contains("would have 11 email addresses"), "{page}");
+    assert!(contact_exists(&app, gone), "nothing was merged");
+    let kept: i64 = contact_emails::table
+        .filter(contact_emails::contact_id.eq(keep))
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count");
+    assert_eq!(kept, 6);
+}
+
+#[tokio::test]
 async fn a_merge_from_a_stale_comparison_is_refused_with_a_conflict() {
     let app = spawn_app().await;
     let (browser, sales) = signed_in(&app, "sales@example.com", Role::Sales).await;

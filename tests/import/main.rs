@@ -8,6 +8,7 @@ use common::*;
 
 use diesel::prelude::*;
 use rapport::auth::model::Role;
+use rapport::clock::Clock;
 use rapport::db::schema::{audit_log, companies, contact_emails, contacts, import_jobs};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
@@ -630,6 +631,46 @@ async fn a_large_file_is_imported_in_the_background_with_progress_and_a_summary(
     assert!(progress.contains("<meta http-equiv=\"refresh\" content=\"2\">"));
     assert!(progress.contains("<progress max=\"5002\" value=\"2000\">"));
     assert!(progress.contains("2000 of 5002 rows done"));
+
+    // Nothing heard of it for longer than an import's longest transaction: the page says
+    // it was interrupted and how far it got, instead of a progress bar forever.
+    app.clock.advance(chrono::Duration::minutes(16));
+    let interrupted = app.get_html(&path).await;
+    assert!(!interrupted.contains("http-equiv=\"refresh\""));
+    assert!(
+        interrupted.contains("interrupted (the server stopped) after 2000 of 5002 rows"),
+        "{interrupted}"
+    );
+    assert_eq!(status(&app), "failed");
+}
+
+#[tokio::test]
+async fn an_import_cut_off_by_a_restart_is_marked_interrupted_when_the_server_starts_again() {
+    let app = spawn_app().await;
+    app.login_as(&app.admin()).await;
+    let path = uploaded(&app, "contacts", b"Email\nada@example.com\n").await;
+    let token = path.rsplit('/').next().expect("a token").to_owned();
+    diesel::update(import_jobs::table.filter(import_jobs::token.eq(&token)))
+        .set((
+            import_jobs::status.eq("running"),
+            import_jobs::processed_rows.eq(0),
+            import_jobs::heartbeat_at.eq(app.clock.now()),
+        ))
+        .execute(&mut app.conn())
+        .expect("marked running");
+
+    let database = app.data_dir.path().join("rapport.db").display().to_string();
+    let _restarted = spawn_app_with(|settings| settings.database_path = database).await;
+
+    let (status, report): (String, String) = import_jobs::table
+        .filter(import_jobs::token.eq(&token))
+        .select((import_jobs::status, import_jobs::report))
+        .first(&mut app.conn())
+        .expect("the job");
+    assert_eq!(status, "failed");
+    assert!(report.contains("interrupted"), "{report}");
+    let page = app.get_html(&path).await;
+    assert!(page.contains("after 0 of 1 rows"), "{page}");
 }
 
 struct Run {

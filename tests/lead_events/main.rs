@@ -609,6 +609,53 @@ async fn an_event_with_both_email_and_visitor_id_joins_the_earlier_visits() {
 }
 
 #[tokio::test]
+async fn an_event_naming_a_contact_and_a_visitor_joins_the_visitors_visits_to_the_contact() {
+    let app = spawn_app().await;
+    let key = site_key(&app, SITE).await;
+    let contact = create_contact(&app, "grace@example.com");
+    let visitor = "visitor-of-grace";
+    let (status, _) = post_events(
+        &app,
+        Some(&key),
+        &json!({"name": "page_view", "visitor_id": visitor, "properties": page_view("/pricing")}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, body) = post_events(
+        &app,
+        Some(&key),
+        &json!({"events": [
+            {"name": "signed_in", "visitor_id": visitor, "email": "grace@example.com"},
+            {"name": "page_view", "visitor_id": visitor, "properties": page_view("/docs")},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = post_events(
+        &app,
+        Some(&key),
+        &json!({"name": "page_view", "visitor_id": visitor, "properties": page_view("/blog")}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let of_contact: i64 = lead_events::table
+        .filter(lead_events::contact_id.eq(contact))
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count");
+    assert_eq!(
+        of_contact, 4,
+        "earlier, same-batch and later visits all the contact's"
+    );
+    let html = app.get_html(&format!("/contacts/{contact}")).await;
+    for page in ["page_view /pricing", "page_view /docs", "page_view /blog"] {
+        assert!(html.contains(page), "{page} on the contact's timeline");
+    }
+}
+
+#[tokio::test]
 async fn an_unknown_email_with_a_visitor_id_is_kept_anonymous() {
     let app = spawn_app().await;
     let key = site_key(&app, SITE).await;

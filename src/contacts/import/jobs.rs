@@ -1,7 +1,8 @@
 //! The `import_jobs` table: an uploaded file waits there (tied to the user who sent it, under
 //! a random token) while the user checks the mapping; then the import's progress and its
 //! summary are kept there. The file itself is dropped when the import ends, and files never
-//! imported are deleted after an hour.
+//! imported are deleted after an hour. A running import notes a heartbeat after every batch;
+//! one whose process stopped is marked as interrupted (`interrupt`).
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -14,6 +15,11 @@ use crate::db::schema::import_jobs;
 
 /// How long an uploaded file waits for its import.
 pub const KEEP_UPLOADS: Duration = Duration::hours(1);
+
+/// A running import without a heartbeat for this long has stopped without a word. It is
+/// longer than the longest single transaction an import holds (an all-or-nothing import of
+/// the largest upload), during which no heartbeat can be written.
+pub const STALLED_AFTER: Duration = Duration::minutes(15);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
@@ -61,6 +67,7 @@ pub struct JobRow {
     pub report: String,
     pub created_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
+    pub heartbeat_at: Option<NaiveDateTime>,
 }
 
 impl JobRow {
@@ -71,16 +78,57 @@ impl JobRow {
     pub fn kind(&self) -> Kind {
         Kind::parse(&self.kind).unwrap_or(Kind::Contacts)
     }
+
+    /// Running, but nothing has been heard of it for `STALLED_AFTER`.
+    pub fn is_stalled(&self, now: NaiveDateTime) -> bool {
+        self.status() == Status::Running
+            && self.heartbeat_at.unwrap_or(self.created_at) < now - STALLED_AFTER
+    }
 }
 
-/// Deletes uploads nobody imported within `KEEP_UPLOADS`.
+/// Deletes uploads nobody imported within `KEEP_UPLOADS` and marks stalled imports as
+/// interrupted.
 pub fn sweep(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<usize> {
+    interrupt(conn, now, now - STALLED_AFTER)?;
     diesel::delete(
         import_jobs::table
             .filter(import_jobs::status.eq(Status::Uploaded.as_str()))
             .filter(import_jobs::created_at.lt(now - KEEP_UPLOADS)),
     )
     .execute(conn)
+}
+
+/// Marks as failed every running import whose last heartbeat is older than
+/// `heartbeat_before`, saying how far it got: the batches it wrote stay, the rest of the file
+/// was not imported. The server calls it at start-up with `now`, since an import runs in
+/// the process that started it and no earlier process runs any more. Returns how many.
+pub fn interrupt(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    heartbeat_before: NaiveDateTime,
+) -> QueryResult<usize> {
+    let stopped: Vec<(i64, i32, i32)> = import_jobs::table
+        .filter(import_jobs::status.eq(Status::Running.as_str()))
+        .filter(
+            import_jobs::heartbeat_at
+                .lt(heartbeat_before)
+                .or(import_jobs::heartbeat_at.is_null()),
+        )
+        .select((
+            import_jobs::id,
+            import_jobs::processed_rows,
+            import_jobs::total_rows,
+        ))
+        .load(conn)?;
+    for (id, processed, total) in &stopped {
+        let message = format!(
+            "The import was interrupted (the server stopped) after {processed} of {total} rows; \
+             those rows were handled and stay, the rest of the file was not imported. Import the \
+             file again with duplicates skipped to add the rest."
+        );
+        fail(conn, now, *id, &message)?;
+    }
+    Ok(stopped.len())
 }
 
 /// Keeps an uploaded file for `user_id`; returns its token.
@@ -138,20 +186,27 @@ pub fn content(conn: &mut Conn, id: i64) -> QueryResult<Option<Vec<u8>>> {
 }
 
 /// Marks the job as running; `false` when it was not waiting (already started).
-pub fn start(conn: &mut Conn, id: i64) -> QueryResult<bool> {
+pub fn start(conn: &mut Conn, now: NaiveDateTime, id: i64) -> QueryResult<bool> {
     let changed = diesel::update(
         import_jobs::table
             .find(id)
             .filter(import_jobs::status.eq(Status::Uploaded.as_str())),
     )
-    .set(import_jobs::status.eq(Status::Running.as_str()))
+    .set((
+        import_jobs::status.eq(Status::Running.as_str()),
+        import_jobs::heartbeat_at.eq(now),
+    ))
     .execute(conn)?;
     Ok(changed == 1)
 }
 
-pub fn progress(conn: &mut Conn, id: i64, processed: usize) -> QueryResult<()> {
+/// Records how many rows are done, and that the import is alive.
+pub fn progress(conn: &mut Conn, now: NaiveDateTime, id: i64, processed: usize) -> QueryResult<()> {
     diesel::update(import_jobs::table.find(id))
-        .set(import_jobs::processed_rows.eq(i32::try_from(processed).unwrap_or(i32::MAX)))
+        .set((
+            import_jobs::processed_rows.eq(count(processed)),
+            import_jobs::heartbeat_at.eq(now),
+        ))
         .execute(conn)
         .map(|_| ())
 }

@@ -240,7 +240,13 @@ struct Loaded {
 async fn load(state: &AppState, creator: &Creator, token: String) -> Result<Loaded, AppError> {
     let (now, user_id) = (state.now(), creator.user.id);
     db::run(&state.pool, move |conn| {
-        let job = jobs::find(conn, now, &token, user_id)?.ok_or(AppError::NotFound)?;
+        let mut job = jobs::find(conn, now, &token, user_id)?.ok_or(AppError::NotFound)?;
+        if job.is_stalled(now) {
+            db::write(conn, |conn| {
+                jobs::interrupt(conn, now, now - jobs::STALLED_AFTER)
+            })?;
+            job = jobs::find(conn, now, &token, user_id)?.ok_or(AppError::NotFound)?;
+        }
         let mut table = None;
         let mut owners = Vec::new();
         if job.status() == Status::Uploaded {
@@ -521,7 +527,8 @@ async fn start(
         default_owner,
     };
     let job_id = loaded.job.id;
-    let started = db::run(&state.pool, move |conn| Ok(jobs::start(conn, job_id)?)).await?;
+    let now = state.now();
+    let started = db::run(&state.pool, move |conn| Ok(jobs::start(conn, now, job_id)?)).await?;
     if !started {
         return Ok(redirect(&page_path));
     }
@@ -593,7 +600,7 @@ impl Work {
             &self.mapping,
             &self.options,
             &mut |conn, done| {
-                if let Err(err) = jobs::progress(conn, job_id, done) {
+                if let Err(err) = jobs::progress(conn, self.clock.now(), job_id, done) {
                     tracing::warn!(error = %err, "cannot record import progress");
                 }
             },

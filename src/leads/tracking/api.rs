@@ -355,10 +355,10 @@ impl From<diesel::result::Error> for Refusal {
     }
 }
 
-/// The events ready to store, and the visitors found to be leads: (visitor id, lead id).
+/// The events ready to store, and the visitors found to be a lead or a contact.
 pub(super) struct Resolved {
     pub batch: Vec<BatchEvent>,
-    pub stitches: Vec<(String, i64)>,
+    pub stitches: Vec<(String, Subject)>,
 }
 
 /// Whose timeline each event lands on, and which visitors turn out to be which lead. An
@@ -369,7 +369,7 @@ pub(super) fn resolve(conn: &mut Conn, incoming: &[Incoming]) -> Result<Resolved
     let mut contact_exists: HashMap<i64, bool> = HashMap::new();
     let mut by_email: HashMap<String, Option<Subject>> = HashMap::new();
     let mut visitor_lead: HashMap<String, Option<i64>> = HashMap::new();
-    let mut stitches: Vec<(String, i64)> = Vec::new();
+    let mut stitches: Vec<(String, Subject)> = Vec::new();
     let mut stitched: HashSet<String> = HashSet::new();
     let mut batch = Vec::with_capacity(incoming.len());
     for event in incoming {
@@ -447,9 +447,18 @@ pub(super) fn resolve(conn: &mut Conn, incoming: &[Incoming]) -> Result<Resolved
             }
             (Some(visitor_id), Subject::Lead(lead_id)) => {
                 if stitched.insert(visitor_id.clone()) {
-                    stitches.push((visitor_id.clone(), lead_id));
+                    stitches.push((visitor_id.clone(), subject));
                 }
                 visitor_lead.insert(visitor_id.clone(), Some(lead_id));
+                subject
+            }
+            // The visitor's anonymous events, this batch's included, follow it to the
+            // contact once the batch is stored.
+            (Some(visitor_id), Subject::Contact(_)) => {
+                if stitched.insert(visitor_id.clone()) {
+                    stitches.push((visitor_id.clone(), subject));
+                }
+                visitor_lead.insert(visitor_id.clone(), None);
                 subject
             }
             _ => subject,
