@@ -9,8 +9,9 @@
 #       an attribute rule and once for a behaviour rule with a half-life;
 #   (b) the lead list sorted by score (GET /leads), and two filtered lists, under wrk;
 #   (c) event ingestion (POST /api/v1/events with a site write key, one page view per
-#       request, and batches of 10), under wrk with a Lua script; the events are counted in
-#       the database afterwards;
+#       request as fast as the server takes them and at a steady ~1,000 requests/s, and
+#       batches of 10), under wrk with a Lua script; the events are counted in the database
+#       afterwards;
 #   (d) a CSV import of IMPORT_ROWS (default 10,000) new leads with `rapport import leads`,
 # and prints the load average before and after (the figures mean little on a busy machine).
 #
@@ -136,15 +137,21 @@ if [ -z "$key" ]; then
 else
   first_lead=$(sqlite3 "$database" "SELECT MIN(id) FROM leads")
   last_lead=$(sqlite3 "$database" "SELECT MAX(id) FROM leads")
+  # write_lua BATCH [PAUSE_MS]: with a pause, each connection waits a random 0..2×PAUSE ms
+  # between requests, so 32 connections send about 1,000 requests a second (a steady rate
+  # rather than as many as the server takes).
   write_lua() {
-    local batch=$1
-    cat >"$workdir/events-$batch.lua" <<EOF
+    local batch=$1 pause=${2:-0} name=$1${2:+-paced}
+    cat >"$workdir/events-$name.lua" <<EOF
 -- POST /api/v1/events: $batch page view(s) per request, each of a random seeded lead.
 local paths = {"/pricing", "/docs/getting-started", "/blog/lead-scoring-explained", "/", "/features"}
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $key"
 math.randomseed(os.time())
+if $pause > 0 then
+  delay = function() return math.random(0, 2 * $pause) end
+end
 local function event()
   return string.format('{"lead_id":%d,"name":"page_view","properties":{"path":"%s"}}',
     math.random($first_lead, $last_lead), paths[math.random(#paths)])
@@ -160,6 +167,7 @@ end
 EOF
   }
   write_lua 1
+  write_lua 1 30
   write_lua 10
   probe=$(curl -s -o "$workdir/probe.json" -w '%{http_code}' -H "Authorization: Bearer $key" \
     -H "Content-Type: application/json" \
@@ -170,6 +178,11 @@ EOF
   before=$(count_events)
   run "(c) event ingestion, one event per request (POST /api/v1/events)" \
     -s "$workdir/events-1.lua" "$base"
+  after=$(count_events)
+  echo "events stored: $((after - before))"
+  before=$after
+  run "event ingestion at a steady ~1,000 requests/s, one event per request" \
+    -s "$workdir/events-1-paced.lua" "$base"
   after=$(count_events)
   echo "events stored: $((after - before))"
   before=$after

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod rules;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::mpsc;
 
 use chrono::NaiveDateTime;
 use diesel::connection::DefaultLoadingMode;
@@ -18,11 +19,12 @@ use serde_json::{Map, Value};
 
 use self::engine::{Adjustment, Breakdown, Event, Field, LeadFacts, Points, RuleSet};
 use crate::contacts::timeline::{self, Kind, NewEntry};
-use crate::db::Conn;
 use crate::db::schema::{
     lead_adjustments, lead_events, lead_score_changes, lead_tags, leads, tags,
 };
 use crate::db::timestamps::stored_time;
+use crate::db::{Conn, DbPool};
+use crate::error::AppError;
 use crate::leads::model::Lead;
 
 diesel::define_sql_function! {
@@ -385,46 +387,165 @@ fn store(
 
 /// Rescores up to one batch of the leads the current rules have not scored yet; returns how
 /// many it rescored (0 when every lead is up to date). Safe to run on several instances:
-/// each batch is one write transaction.
+/// each batch is written in one write transaction that skips leads scored meanwhile.
 pub fn rescore_pending(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<usize> {
+    let Some(batch) = score_pending(conn, now, None)? else {
+        return Ok(0);
+    };
+    Ok(write_scored(conn, &batch, now)?.unwrap_or(0))
+}
+
+/// Rescores up to `max_batches` batches of the leads behind the current rules, on two of
+/// the pool's connections at once: while one batch is written, the next is read and
+/// scored (reading never waits for SQLite's writer). Returns how many leads it rescored.
+pub fn rescore_pending_pipelined(
+    pool: &DbPool,
+    now: NaiveDateTime,
+    max_batches: usize,
+) -> Result<usize, AppError> {
+    std::thread::scope(|scope| {
+        // One scored batch waits while another is written: enough to keep both busy.
+        let (sender, receiver) = mpsc::sync_channel::<ScoredBatch>(1);
+        let reader = scope.spawn(move || -> Result<(), AppError> {
+            let mut conn = pool.get()?;
+            let mut after = None;
+            for _ in 0..max_batches {
+                // One read transaction per batch: its leads and their inputs from one
+                // snapshot of the database.
+                let scored = conn.transaction(|conn| score_pending(conn, now, after))?;
+                let Some(batch) = scored else { break };
+                after = Some(batch.last);
+                if sender.send(batch).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        let mut conn = pool.get()?;
+        let mut rescored = 0;
+        for batch in &receiver {
+            match write_scored(&mut conn, &batch, now)? {
+                Some(count) => rescored += count,
+                // The rules changed: batches scored with the old ones are worthless.
+                None => break,
+            }
+        }
+        drop(receiver);
+        reader
+            .join()
+            .map_err(|_| AppError::internal("the rescoring reader panicked"))??;
+        Ok(rescored)
+    })
+}
+
+/// Leads of one rescoring batch and their new scores, computed with the rules of `version`.
+pub struct ScoredBatch {
+    version: i64,
+    reason: String,
+    scores: Vec<(i64, Points)>,
+    /// Where the next batch starts: the last lead's (scored_version, id).
+    last: (i64, i64),
+}
+
+/// Reads and scores the next batch of leads behind the current rules, after `after` in the
+/// order of `leads_by_scored_version`; writes nothing. `None` when no lead is behind.
+fn score_pending(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    after: Option<(i64, i64)>,
+) -> QueryResult<Option<ScoredBatch>> {
+    let version = rules::version(conn)?;
+    // In the order of `leads_by_scored_version`, so a batch is read off the index instead
+    // of sorting every lead still behind.
+    let mut query = leads::table
+        .filter(leads::scored_version.lt(version))
+        .order((leads::scored_version, leads::id))
+        .limit(RESCORE_BATCH)
+        .select(Lead::as_select())
+        .into_boxed();
+    if let Some((scored_version, id)) = after {
+        query = query.filter(
+            leads::scored_version
+                .gt(scored_version)
+                .or(leads::scored_version
+                    .eq(scored_version)
+                    .and(leads::id.gt(id))),
+        );
+    }
+    let batch: Vec<Lead> = query.load(conn)?;
+    let Some(last) = batch.last().map(|lead| (lead.scored_version, lead.id)) else {
+        return Ok(None);
+    };
+    let rules = rules::load(conn)?;
+    let reason = rules::rescore_reason(conn)?;
+    let ids: Vec<i64> = batch.iter().map(|lead| lead.id).collect();
+    let inputs = Inputs::load(conn, &ids, &rules)?;
+    let scores = batch
+        .iter()
+        .map(|lead| (lead.id, inputs.total(&rules, lead, now)))
+        .collect();
+    Ok(Some(ScoredBatch {
+        version,
+        reason,
+        scores,
+        last,
+    }))
+}
+
+/// Writes a scored batch in one write transaction: the leads still behind are marked as
+/// scored in one statement, and only those whose score moved are written one by one. A lead
+/// rescored meanwhile (an event, an edit) keeps its newer score. `None`, writing nothing,
+/// when the rules changed after the batch was scored.
+fn write_scored(
+    conn: &mut Conn,
+    batch: &ScoredBatch,
+    now: NaiveDateTime,
+) -> QueryResult<Option<usize>> {
     crate::db::write(conn, |conn| {
-        let version = rules::version(conn)?;
-        // In the order of `leads_by_scored_version`, so a batch is read off the index
-        // instead of sorting every lead still behind.
-        let batch: Vec<Lead> = leads::table
-            .filter(leads::scored_version.lt(version))
-            .order((leads::scored_version, leads::id))
-            .limit(RESCORE_BATCH)
-            .select(Lead::as_select())
-            .load(conn)?;
-        if batch.is_empty() {
-            return Ok(0);
+        if rules::version(conn)? != batch.version {
+            return Ok(None);
         }
         let rules = rules::load(conn)?;
-        let reason = rules::rescore_reason(conn)?;
-        let ids: Vec<i64> = batch.iter().map(|lead| lead.id).collect();
-        let inputs = Inputs::load(conn, &ids, &rules)?;
-        // Most leads keep their score after a rule change: the batch is marked as scored in
-        // one statement and only the leads whose score moved are written one by one.
-        diesel::update(leads::table.filter(leads::id.eq_any(&ids)))
+        let ids: Vec<i64> = batch.scores.iter().map(|(id, _)| *id).collect();
+        let behind: HashMap<i64, Lead> = leads::table
+            .filter(leads::id.eq_any(&ids))
+            .filter(leads::scored_version.lt(batch.version))
+            .select(Lead::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|lead| (lead.id, lead))
+            .collect();
+        if behind.is_empty() {
+            return Ok(Some(0));
+        }
+        let behind_ids: Vec<i64> = behind.keys().copied().collect();
+        diesel::update(leads::table.filter(leads::id.eq_any(&behind_ids)))
             .set((
-                leads::scored_version.eq(version),
+                leads::scored_version.eq(batch.version),
                 leads::scored_at.eq(Some(now)),
             ))
             .execute(conn)?;
-        for lead in &batch {
-            let total = inputs.total(&rules, lead, now);
+        for (id, total) in &batch.scores {
+            let Some(lead) = behind.get(id) else { continue };
             let scored = Scored {
-                total,
-                grade: rules.grades.grade_for(total),
+                total: *total,
+                grade: rules.grades.grade_for(*total),
             };
             let marked = Lead {
-                scored_version: version,
+                scored_version: batch.version,
                 ..lead.clone()
             };
-            store(conn, &marked, scored, version, now, &reason, true)?;
+            store(
+                conn,
+                &marked,
+                scored,
+                batch.version,
+                now,
+                &batch.reason,
+                true,
+            )?;
         }
-        Ok(batch.len())
+        Ok(Some(behind.len()))
     })
 }
 
