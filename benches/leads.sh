@@ -167,7 +167,7 @@ end
 EOF
   }
   write_lua 1
-  write_lua 1 30
+  write_lua 1 25
   write_lua 10
   probe=$(curl -s -o "$workdir/probe.json" -w '%{http_code}' -H "Authorization: Bearer $key" \
     -H "Content-Type: application/json" \

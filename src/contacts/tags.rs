@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::db::Conn;
+use crate::db::id_list::one_of;
 use crate::db::schema::{company_tags, contact_tags, tags};
 
 pub const MAX_TAG_LENGTH: usize = 40;
@@ -114,7 +115,7 @@ pub fn set_for_company(conn: &mut Conn, company_id: i64, names: &[String]) -> Qu
 pub fn for_contacts(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, Vec<String>>> {
     let pairs: Vec<(i64, String)> = contact_tags::table
         .inner_join(tags::table)
-        .filter(contact_tags::contact_id.eq_any(ids))
+        .filter(one_of(contact_tags::contact_id, ids))
         .order(tags::name.asc())
         .select((contact_tags::contact_id, tags::name))
         .load(conn)?;
@@ -125,7 +126,7 @@ pub fn for_contacts(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, Ve
 pub fn for_companies(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, Vec<String>>> {
     let pairs: Vec<(i64, String)> = company_tags::table
         .inner_join(tags::table)
-        .filter(company_tags::company_id.eq_any(ids))
+        .filter(one_of(company_tags::company_id, ids))
         .order(tags::name.asc())
         .select((company_tags::company_id, tags::name))
         .load(conn)?;

@@ -1,6 +1,7 @@
 //! The database: connection pool, per-connection settings, embedded migrations and the one
 //! helper through which async code runs blocking diesel calls.
 
+pub mod id_list;
 pub mod schema;
 pub mod timestamps;
 

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::model::Lead;
 use crate::db::Conn;
+use crate::db::id_list::one_of;
 use crate::db::schema::{lead_score_changes, lead_tags, leads, tags};
 
 pub const PAGE_SIZE: i64 = 50;
@@ -110,7 +111,7 @@ pub fn list(conn: &mut Conn, filter: &ListFilter) -> QueryResult<(Vec<Lead>, Opt
 pub fn tags_of(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, Vec<String>>> {
     let rows: Vec<(i64, String)> = lead_tags::table
         .inner_join(tags::table)
-        .filter(lead_tags::lead_id.eq_any(ids))
+        .filter(one_of(lead_tags::lead_id, ids))
         .order((lead_tags::lead_id, tags::name))
         .select((lead_tags::lead_id, tags::name))
         .load(conn)?;

@@ -23,6 +23,7 @@ use crate::tasks::panel::{self as tasks_panel, Linked, TasksPanel};
 use crate::web::AppState;
 use crate::web::extract::{Authorized, CurrentUser, denied};
 use crate::web::format;
+use crate::web::list_params;
 use crate::web::page::{Page, redirect, render, render_with_status};
 
 type Viewer = Authorized<ViewCustomers>;
@@ -106,21 +107,16 @@ fn value(field: &Option<String>) -> &str {
 
 impl ListQuery {
     fn link(&self, after: &str) -> String {
-        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
-        for (name, field) in [
-            ("status", &self.status),
-            ("source", &self.source),
-            ("owner", &self.owner),
-            ("grade", &self.grade),
-            ("tag", &self.tag),
-            ("q", &self.q),
-        ] {
-            if !value(field).is_empty() {
-                serializer.append_pair(name, value(field));
-            }
-        }
-        serializer.append_pair("after", after);
-        format!("/leads?{}", serializer.finish())
+        let query = list_params::query_string([
+            ("status", value(&self.status)),
+            ("source", value(&self.source)),
+            ("owner", value(&self.owner)),
+            ("grade", value(&self.grade)),
+            ("tag", value(&self.tag)),
+            ("q", value(&self.q)),
+            ("after", after),
+        ]);
+        list_params::link("/leads", &query)
     }
 
     fn filter(&self, me: &CurrentUser) -> ListFilter {
@@ -128,10 +124,7 @@ impl ListQuery {
         ListFilter {
             status: text(&self.status).filter(|status| Status::parse(status).is_ok()),
             source: text(&self.source).filter(|source| Source::parse(source).is_ok()),
-            owner_id: match value(&self.owner) {
-                "mine" => Some(me.user.id),
-                other => other.parse().ok(),
-            },
+            owner_id: list_params::owner(value(&self.owner), me.user.id),
             grade: text(&self.grade).map(|grade| grade.to_lowercase()),
             tag: text(&self.tag).map(|tag| tag.to_lowercase()),
             fts: crate::search::fts_query(value(&self.q)),

@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::Conn;
+use crate::db::id_list::one_of;
 use crate::db::schema::{pipeline_stages, pipelines};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -138,7 +139,7 @@ pub fn stage_names(
     ids: &[i64],
 ) -> QueryResult<std::collections::HashMap<i64, String>> {
     Ok(pipeline_stages::table
-        .filter(pipeline_stages::id.eq_any(ids))
+        .filter(one_of(pipeline_stages::id, ids))
         .select((pipeline_stages::id, pipeline_stages::name))
         .load::<(i64, String)>(conn)?
         .into_iter()

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use crate::auth::policy::ViewCustomers;
+use crate::db::id_list::one_of;
 use crate::db::schema::{companies, contact_emails, contact_phones, contacts, leads};
 use crate::db::{self, Conn};
 use crate::error::AppError;
@@ -145,7 +146,7 @@ fn contact_hits(conn: &mut Conn, typed: &str) -> QueryResult<Vec<ContactHit>> {
                 .eq(contacts::id)
                 .and(contact_phones::is_primary.eq(true))),
         )
-        .filter(contacts::id.eq_any(&ids))
+        .filter(one_of(contacts::id, &ids))
         .select((
             contacts::id,
             contacts::first_name,
@@ -188,7 +189,7 @@ fn company_hits(conn: &mut Conn, typed: &str) -> QueryResult<Vec<CompanyHit>> {
     }
     let ids: Vec<i64> = hits.iter().map(|hit| hit.id).collect();
     let rows: Vec<CompanyRow> = companies::table
-        .filter(companies::id.eq_any(&ids))
+        .filter(one_of(companies::id, &ids))
         .select((
             companies::id,
             companies::name,
@@ -234,7 +235,7 @@ fn lead_hits(conn: &mut Conn, typed: &str) -> QueryResult<Vec<LeadHit>> {
     }
     let ids: Vec<i64> = hits.iter().map(|hit| hit.id).collect();
     let rows: Vec<LeadRow> = leads::table
-        .filter(leads::id.eq_any(&ids))
+        .filter(one_of(leads::id, &ids))
         .select((
             leads::id,
             leads::first_name,

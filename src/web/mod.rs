@@ -6,6 +6,7 @@ pub mod error_pages;
 pub mod extract;
 pub mod format;
 pub mod headers;
+pub mod list_params;
 pub mod page;
 pub mod request_span;
 pub mod session;

@@ -9,6 +9,7 @@ use diesel::sqlite::Sqlite;
 
 use super::model::Company;
 use crate::db::Conn;
+use crate::db::id_list::one_of;
 use crate::db::schema::{companies, company_tags, contacts, users};
 use crate::search;
 
@@ -186,7 +187,7 @@ pub fn user_names(
     ids: &[i64],
 ) -> QueryResult<std::collections::HashMap<i64, String>> {
     Ok(users::table
-        .filter(users::id.eq_any(ids))
+        .filter(one_of(users::id, ids))
         .select((users::id, users::display_name))
         .load::<(i64, String)>(conn)?
         .into_iter()

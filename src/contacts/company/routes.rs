@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
 use actix_web_flash_messages::FlashMessage;
 use askama::Template;
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use super::model::{Company, CompanyForm, FIELDS};
@@ -26,6 +26,7 @@ use crate::tasks::{self, panel::Linked, panel::TasksPanel};
 use crate::web::AppState;
 use crate::web::extract::{Authorized, CurrentUser};
 use crate::web::format;
+use crate::web::list_params;
 use crate::web::page::{Page, redirect, render, render_with_status};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -157,10 +158,9 @@ pub(crate) struct ListQuery {
 }
 
 impl ListQuery {
-    /// The query string of this list without the cursor (for the next page and bulk returns).
-    pub(crate) fn without_cursor(&self) -> String {
-        let mut out = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
+    /// The query's filters (not the cursor) as `(name, value)` pairs.
+    fn filters(&self) -> [(&'static str, &str); 7] {
+        [
             ("q", &self.q),
             ("owner", &self.owner),
             ("tag", &self.tag),
@@ -168,41 +168,24 @@ impl ListQuery {
             ("created_from", &self.created_from),
             ("created_to", &self.created_to),
             ("inactive_days", &self.inactive_days),
-            ("sort", &self.sort),
-        ] {
-            if !value.trim().is_empty() {
-                out.append_pair(name, value.trim());
-            }
-        }
-        out.finish()
+        ]
+        .map(|(name, value)| (name, value.as_str()))
+    }
+
+    /// The query string of this list without the cursor (for the next page and bulk returns).
+    pub(crate) fn without_cursor(&self) -> String {
+        list_params::query_string(
+            self.filters()
+                .into_iter()
+                .chain([("sort", self.sort.as_str())]),
+        )
     }
 
     fn is_filtered(&self) -> bool {
-        [
-            &self.q,
-            &self.owner,
-            &self.tag,
-            &self.archived,
-            &self.created_from,
-            &self.created_to,
-            &self.inactive_days,
-        ]
-        .iter()
-        .any(|value| !value.trim().is_empty())
+        self.filters()
+            .iter()
+            .any(|(_, value)| !value.trim().is_empty())
     }
-}
-
-/// A date typed as YYYY-MM-DD.
-fn parse_date(raw: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").ok()
-}
-
-/// The UTC time of midnight starting `date` in the viewer's zone.
-fn midnight_utc(date: NaiveDate, tz: chrono_tz::Tz) -> Option<NaiveDateTime> {
-    let local = date.and_hms_opt(0, 0, 0)?;
-    tz.from_local_datetime(&local)
-        .earliest()
-        .map(|at| at.naive_utc())
 }
 
 pub(crate) fn build_filter(
@@ -212,35 +195,20 @@ pub(crate) fn build_filter(
     now: NaiveDateTime,
 ) -> Result<Filter, AppError> {
     let tz = user.tz();
-    let owner = query.owner.trim();
-    let owner_id = if owner == "mine" {
-        Some(user.id)
-    } else {
-        owner.parse::<i64>().ok()
-    };
     let tag = query.tag.trim();
     let tag_id = if tag.is_empty() {
         None
     } else {
         Some(tags::find_id(conn, tag)?)
     };
-    let inactive_since = query
-        .inactive_days
-        .trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|days| *days <= 36_500)
-        .map(|days| now - chrono::Duration::days(i64::from(days)));
     Ok(Filter {
-        owner_id,
+        owner_id: list_params::owner(&query.owner, user.id),
         tag_id,
         fts: search::fts_query(&query.q),
         archived: !query.archived.trim().is_empty() && query.archived != "0",
-        created_from: parse_date(&query.created_from).and_then(|d| midnight_utc(d, tz)),
-        created_before: parse_date(&query.created_to)
-            .and_then(|d| d.succ_opt())
-            .and_then(|d| midnight_utc(d, tz)),
-        inactive_since,
+        created_from: list_params::day_start(&query.created_from, tz, false),
+        created_before: list_params::day_start(&query.created_to, tz, true),
+        inactive_since: list_params::inactive_since(&query.inactive_days, now),
     })
 }
 

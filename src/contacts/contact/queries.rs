@@ -12,6 +12,7 @@ use diesel::sqlite::Sqlite;
 use super::model::{Contact, Stage};
 use crate::contacts::tags;
 use crate::db::Conn;
+use crate::db::id_list::one_of;
 use crate::db::schema::{companies, contact_emails, contact_phones, contact_tags, contacts, users};
 use crate::search;
 
@@ -303,10 +304,10 @@ pub fn explain_list(conn: &mut Conn, filter: &ListFilter) -> QueryResult<Vec<Str
     Ok(rows.into_iter().map(|row| row.3).collect())
 }
 
-/// Primary email of each contact, in one query.
+/// Primary email of each contact, in one (cached) query.
 pub fn primary_emails(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
     let rows: Vec<(i64, String)> = contact_emails::table
-        .filter(contact_emails::contact_id.eq_any(ids))
+        .filter(one_of(contact_emails::contact_id, ids))
         .filter(contact_emails::is_primary.eq(true))
         .select((contact_emails::contact_id, contact_emails::email))
         .load(conn)?;
@@ -316,7 +317,7 @@ pub fn primary_emails(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, 
 /// Company names by id, in one query.
 pub fn company_names(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
     let rows: Vec<(i64, String)> = companies::table
-        .filter(companies::id.eq_any(ids))
+        .filter(one_of(companies::id, ids))
         .select((companies::id, companies::name))
         .load(conn)?;
     Ok(rows.into_iter().collect())
@@ -325,7 +326,7 @@ pub fn company_names(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, S
 /// User display names by id, in one query.
 pub fn user_names(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
     let rows: Vec<(i64, String)> = users::table
-        .filter(users::id.eq_any(ids))
+        .filter(one_of(users::id, ids))
         .select((users::id, users::display_name))
         .load(conn)?;
     Ok(rows.into_iter().collect())

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
 use askama::Template;
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use super::model::{Contact, ContactForm, Stage};
@@ -26,6 +26,7 @@ use crate::tasks::{self, panel::Linked, panel::TasksPanel};
 use crate::web::AppState;
 use crate::web::extract::{Authorized, CurrentUser, denied};
 use crate::web::format;
+use crate::web::list_params;
 use crate::web::page::{Page, redirect, render, render_with_status};
 
 type Viewer = Authorized<ViewCustomers>;
@@ -69,72 +70,48 @@ fn value(field: &Option<String>) -> &str {
 }
 
 impl ListQuery {
-    /// The query's filters (not the cursor) as `(name, value)` pairs, blanks left out.
-    fn pairs(&self) -> Vec<(&'static str, &str)> {
+    /// The query's filters (not the cursor) as `(name, value)` pairs.
+    fn pairs(&self) -> [(&'static str, &str); 12] {
         [
-            ("q", &self.q),
-            ("owner", &self.owner),
-            ("tag", &self.tag),
-            ("company", &self.company),
-            ("stage", &self.stage),
-            ("archived", &self.archived),
-            ("created_from", &self.created_from),
-            ("created_to", &self.created_to),
-            ("updated_from", &self.updated_from),
-            ("updated_to", &self.updated_to),
-            ("inactive_days", &self.inactive_days),
-            ("sort", &self.sort),
+            ("q", value(&self.q)),
+            ("owner", value(&self.owner)),
+            ("tag", value(&self.tag)),
+            ("company", value(&self.company)),
+            ("stage", value(&self.stage)),
+            ("archived", value(&self.archived)),
+            ("created_from", value(&self.created_from)),
+            ("created_to", value(&self.created_to)),
+            ("updated_from", value(&self.updated_from)),
+            ("updated_to", value(&self.updated_to)),
+            ("inactive_days", value(&self.inactive_days)),
+            ("sort", value(&self.sort)),
         ]
-        .into_iter()
-        .map(|(name, field)| (name, value(field)))
-        .filter(|(_, value)| !value.is_empty())
-        .collect()
     }
 
     pub(crate) fn link(&self, after: Option<&str>) -> String {
-        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in self.pairs() {
-            serializer.append_pair(name, value);
-        }
-        if let Some(after) = after {
-            serializer.append_pair("after", after);
-        }
-        let query = serializer.finish();
-        if query.is_empty() {
-            "/contacts".to_owned()
-        } else {
-            format!("/contacts?{query}")
-        }
+        let query = list_params::query_string(
+            self.pairs()
+                .into_iter()
+                .chain(after.map(|after| ("after", after))),
+        );
+        list_params::link("/contacts", &query)
     }
 
     pub(crate) fn filter(&self, current: &CurrentUser, now: NaiveDateTime) -> ListFilter {
         let tz = current.user.tz();
         let sort = Sort::parse(value(&self.sort));
-        let day_start = |raw: &Option<String>, next: bool| -> Option<NaiveDateTime> {
-            let date = NaiveDate::parse_from_str(value(raw), "%Y-%m-%d").ok()?;
-            let date = if next { date.succ_opt()? } else { date };
-            let local = date.and_hms_opt(0, 0, 0)?;
-            Some(tz.from_local_datetime(&local).earliest()?.naive_utc())
-        };
         ListFilter {
-            owner_id: match value(&self.owner) {
-                "mine" => Some(current.user.id),
-                other => other.parse().ok(),
-            },
+            owner_id: list_params::owner(value(&self.owner), current.user.id),
             tag: Some(value(&self.tag).to_lowercase()).filter(|tag| !tag.is_empty()),
             company: CompanyFilter::parse(value(&self.company)),
             stage: Stage::parse(value(&self.stage)).ok(),
             fts: search::fts_query(value(&self.q)),
             archived: value(&self.archived) == "1",
-            created_from: day_start(&self.created_from, false),
-            created_to: day_start(&self.created_to, true),
-            updated_from: day_start(&self.updated_from, false),
-            updated_to: day_start(&self.updated_to, true),
-            inactive_since: value(&self.inactive_days)
-                .parse::<i64>()
-                .ok()
-                .filter(|days| (0..=36_500).contains(days))
-                .map(|days| now - chrono::Duration::days(days)),
+            created_from: list_params::day_start(value(&self.created_from), tz, false),
+            created_to: list_params::day_start(value(&self.created_to), tz, true),
+            updated_from: list_params::day_start(value(&self.updated_from), tz, false),
+            updated_to: list_params::day_start(value(&self.updated_to), tz, true),
+            inactive_since: list_params::inactive_since(value(&self.inactive_days), now),
             sort,
             after: Cursor::parse(value(&self.after), sort),
         }
@@ -326,7 +303,10 @@ async fn list(
         updated_to: value(&query.updated_to).to_owned(),
         inactive_days: value(&query.inactive_days).to_owned(),
         sort: sort.as_str(),
-        filtered: query.pairs().iter().any(|(name, _)| *name != "sort"),
+        filtered: query
+            .pairs()
+            .iter()
+            .any(|(name, value)| *name != "sort" && !value.is_empty()),
         first_page: query.after.is_some().then(|| query.link(None)),
         next_page,
         can_create: role.can(Permission::CreateCustomers),
