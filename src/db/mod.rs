@@ -22,8 +22,13 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Settings every SQLite connection gets before it is handed out: WAL so readers never
 /// wait for the writer, a busy timeout so writers queue instead of failing, foreign keys,
+/// temporary data (the journal of a savepoint, a sort too large to fit) kept in memory
+/// rather than in files written through the kernel,
 /// and reads through a memory map: the pooled connections then share the operating
-/// system's page cache instead of each copying pages into a private cache.
+/// system's page cache instead of each copying pages into a private cache. The map covers
+/// databases up to 4 GB: beyond it, every page read is a system call, and a list that
+/// probes an index at random (contacts of an owner with a tag) ran three times slower. The
+/// mapped pages count in the process's resident memory but stay the kernel's page cache.
 #[derive(Debug, Clone, Copy)]
 struct SqlitePragmas;
 
@@ -34,7 +39,8 @@ impl CustomizeConnection<Conn, diesel::r2d2::Error> for SqlitePragmas {
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
-             PRAGMA mmap_size = 268435456;",
+             PRAGMA temp_store = MEMORY;
+             PRAGMA mmap_size = 4294967296;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }
