@@ -388,6 +388,7 @@ pub fn merge_contacts(
                 kind: Kind::Change,
                 author_id: actor.user_id,
                 occurred_at: now,
+                recorded_at: now,
                 body: &format!(
                     "Merged {} (contact {}) into this contact. Chosen: {chosen}.",
                     gone.name(),
@@ -521,6 +522,7 @@ pub fn merge_companies(
                 kind: Kind::Change,
                 author_id: actor.user_id,
                 occurred_at: now,
+                recorded_at: now,
                 body: &format!(
                     "Merged {} (company {}) into this company; {moved} contacts moved. Chosen: {chosen}.",
                     gone.name, gone.id

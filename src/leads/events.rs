@@ -130,6 +130,7 @@ pub fn record_batch(
                 &event.name,
                 &event.properties,
                 event.occurred_at,
+                now,
             )?;
         }
         if let Some(lead_id) = lead_id {
@@ -174,6 +175,7 @@ fn on_timeline(
     name: &str,
     properties: &Map<String, Value>,
     occurred_at: NaiveDateTime,
+    now: NaiveDateTime,
 ) -> QueryResult<i64> {
     let body = describe(name, properties);
     timeline::add(
@@ -181,6 +183,7 @@ fn on_timeline(
         &NewEntry {
             lead_id,
             contact_id,
+            recorded_at: now,
             ..NewEntry::system(Kind::Event, occurred_at, &body)
         },
     )
@@ -249,7 +252,7 @@ pub fn stitch_to_contact(
             lead_visitors::stitched_at.eq(now),
         ))
         .execute(conn)?;
-    move_anonymous_events(conn, visitor_id, None, Some(contact_id))
+    move_anonymous_events(conn, visitor_id, None, Some(contact_id), now)
 }
 
 /// After a lead's conversion: the visitors stitched to it are the new contact's from now
@@ -304,7 +307,7 @@ fn attach_visitor(
             lead_visitors::stitched_at.eq(now),
         ))
         .execute(conn)?;
-    move_anonymous_events(conn, visitor_id, Some(lead_id), converted_contact)
+    move_anonymous_events(conn, visitor_id, Some(lead_id), converted_contact, now)
 }
 
 /// Hands a visitor's anonymous events to a lead and/or contact and puts them on their
@@ -314,6 +317,7 @@ fn move_anonymous_events(
     visitor_id: &str,
     lead_id: Option<i64>,
     contact_id: Option<i64>,
+    now: NaiveDateTime,
 ) -> QueryResult<usize> {
     let anonymous: Vec<(i64, String, String, NaiveDateTime)> = events::table
         .filter(events::visitor_id.eq(visitor_id))
@@ -339,7 +343,15 @@ fn move_anonymous_events(
         .execute(conn)?;
     for (_, name, properties, occurred_at) in &anonymous {
         let properties: Map<String, Value> = serde_json::from_str(properties).unwrap_or_default();
-        on_timeline(conn, lead_id, contact_id, name, &properties, *occurred_at)?;
+        on_timeline(
+            conn,
+            lead_id,
+            contact_id,
+            name,
+            &properties,
+            *occurred_at,
+            now,
+        )?;
     }
     Ok(anonymous.len())
 }

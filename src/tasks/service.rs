@@ -237,6 +237,7 @@ pub fn set_completed(
                     kind: Kind::Task,
                     author_id: Some(user.id),
                     occurred_at: now,
+                    recorded_at: now,
                     body: &format!("{what}: {}", task.title),
                     outcome: None,
                     duration_minutes: None,

@@ -113,6 +113,7 @@ fn note(app: &TestApp, contact_id: Option<i64>, company_id: Option<i64>, body: &
             kind: Kind::Note,
             author_id: None,
             occurred_at: app.clock.now(),
+            recorded_at: app.clock.now(),
             body,
             outcome: None,
             duration_minutes: None,

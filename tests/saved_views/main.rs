@@ -65,6 +65,7 @@ fn log_call(app: &TestApp, contact_id: i64, by: &TestUser) {
             kind: Kind::Call,
             author_id: Some(by.id),
             occurred_at: app.clock.now(),
+            recorded_at: app.clock.now(),
             body: "Checked in",
             outcome: Some("connected"),
             duration_minutes: Some(5),

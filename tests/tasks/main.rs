@@ -1120,6 +1120,7 @@ async fn a_reps_home_page_shows_their_day() {
                 kind: Kind::Note,
                 author_id: Some(other.id),
                 occurred_at: at,
+                recorded_at: at,
                 body,
                 outcome: None,
                 duration_minutes: None,

@@ -304,6 +304,7 @@ async fn a_long_timeline_is_paged_with_a_link_to_older_entries() {
                     kind: rapport::contacts::timeline::Kind::Note,
                     author_id: Some(rep.id),
                     occurred_at: start + chrono::Duration::minutes(n),
+                    recorded_at: start + chrono::Duration::minutes(n),
                     body: &body,
                     outcome: None,
                     duration_minutes: None,
@@ -474,6 +475,11 @@ async fn a_meeting_time_is_read_in_the_users_time_zone_and_stored_in_utc() {
         stored[0].occurred_at, expected,
         "09:30 in Tokyo is 00:30 UTC"
     );
+    let recorded: NaiveDateTime = timeline_entries::table
+        .select(timeline_entries::created_at)
+        .first(&mut app.conn())
+        .expect("the entry");
+    assert_eq!(recorded, now(&app), "written down now, about two days ago");
     assert_eq!(
         (stored[0].contact_id, stored[0].company_id),
         (None, Some(acme))

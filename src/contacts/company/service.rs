@@ -102,6 +102,7 @@ fn change_entry_by(
             kind: Kind::Change,
             author_id,
             occurred_at: now,
+            recorded_at: now,
             body,
             outcome: None,
             duration_minutes: None,

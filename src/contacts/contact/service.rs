@@ -190,6 +190,7 @@ fn change_entry(
             kind: Kind::Change,
             author_id: actor.user_id,
             occurred_at: now,
+            recorded_at: now,
             body,
             outcome: None,
             duration_minutes: None,

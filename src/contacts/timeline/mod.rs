@@ -98,7 +98,10 @@ pub struct NewEntry<'a> {
     pub lead_id: Option<i64>,
     pub kind: Kind,
     pub author_id: Option<i64>,
+    /// When it happened: what the timeline is ordered by.
     pub occurred_at: NaiveDateTime,
+    /// When it was written down (a call logged afterwards, an event sent later).
+    pub recorded_at: NaiveDateTime,
     pub body: &'a str,
     pub outcome: Option<&'a str>,
     pub duration_minutes: Option<i32>,
@@ -119,8 +122,9 @@ pub struct Entry {
 }
 
 impl<'a> NewEntry<'a> {
-    /// An entry written by Rapport itself rather than a person; the caller names its
-    /// subject (`lead_id: Some(..), ..NewEntry::system(..)`).
+    /// An entry written by Rapport itself rather than a person, about something that
+    /// happened as it was written; the caller names its subject
+    /// (`lead_id: Some(..), ..NewEntry::system(..)`).
     pub fn system(kind: Kind, occurred_at: NaiveDateTime, body: &'a str) -> Self {
         Self {
             contact_id: None,
@@ -130,6 +134,7 @@ impl<'a> NewEntry<'a> {
             kind,
             author_id: None,
             occurred_at,
+            recorded_at: occurred_at,
             body,
             outcome: None,
             duration_minutes: None,
@@ -152,7 +157,7 @@ pub fn add(conn: &mut Conn, entry: &NewEntry<'_>) -> QueryResult<i64> {
             timeline_entries::body.eq(entry.body),
             timeline_entries::outcome.eq(entry.outcome),
             timeline_entries::duration_minutes.eq(entry.duration_minutes),
-            timeline_entries::created_at.eq(entry.occurred_at),
+            timeline_entries::created_at.eq(entry.recorded_at),
         ))
         .returning(timeline_entries::id)
         .get_result(conn)?;

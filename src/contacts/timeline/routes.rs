@@ -313,6 +313,7 @@ async fn add_note(
                     kind: Kind::Note,
                     author_id: Some(author_id),
                     occurred_at: now,
+                    recorded_at: now,
                     body: &body,
                     outcome: None,
                     duration_minutes: None,
@@ -482,7 +483,7 @@ async fn add_activity(
             return refused(state, me, req, subject, record, form).await;
         }
     };
-    let (author_id, company_id) = (me.user.id, record.company_id);
+    let (author_id, company_id, now) = (me.user.id, record.company_id, state.now());
     db::run(&state.pool, move |conn| {
         db::write(conn, |conn| {
             super::add(
@@ -501,6 +502,7 @@ async fn add_activity(
                     kind: activity.kind,
                     author_id: Some(author_id),
                     occurred_at: activity.occurred_at,
+                    recorded_at: now,
                     body: &activity.body,
                     outcome: activity.outcome.as_deref(),
                     duration_minutes: activity.duration_minutes,

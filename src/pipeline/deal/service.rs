@@ -125,6 +125,7 @@ fn tell_customers(
         kind: Kind::Deal,
         author_id,
         occurred_at: at,
+        recorded_at: at,
         body,
         outcome: None,
         duration_minutes: None,
