@@ -276,21 +276,6 @@ pub fn sidebar(
     })
 }
 
-/// The sidebar for a list handler: one pooled read on the blocking pool.
-pub async fn load_sidebar(
-    state: &AppState,
-    current: &CurrentUser,
-    list: ListKind,
-    req: &HttpRequest,
-) -> Result<Sidebar, AppError> {
-    let user = current.user.clone();
-    let raw = req.query_string().to_owned();
-    db::run(&state.pool, move |conn| {
-        Ok(sidebar(conn, list, &user, &raw)?)
-    })
-    .await
-}
-
 // ---------------------------------------------------------------------------------------
 // Saving, opening, renaming, deleting
 

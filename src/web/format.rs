@@ -1,14 +1,24 @@
 //! How times and counts read on a page.
 
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDateTime, Timelike};
 use chrono_tz::Tz;
 
-/// A UTC time in the viewer's time zone, e.g. "3 Dec 2026, 16:05".
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// A UTC time in the viewer's time zone, e.g. "3 Dec 2026, 16:05". Written field by field:
+/// a list page shows fifty of them, and chrono's `format` parses its pattern every time.
 pub fn datetime(at: NaiveDateTime, tz: Tz) -> String {
-    at.and_utc()
-        .with_timezone(&tz)
-        .format("%-d %b %Y, %H:%M")
-        .to_string()
+    let local = at.and_utc().with_timezone(&tz);
+    let month = MONTHS.get(local.month0() as usize).copied().unwrap_or("");
+    format!(
+        "{} {month} {}, {:02}:{:02}",
+        local.day(),
+        local.year(),
+        local.hour(),
+        local.minute()
+    )
 }
 
 /// An ISO 8601 timestamp for `<time datetime=…>`.
@@ -27,5 +37,12 @@ mod tests {
             .expect("valid date");
         assert_eq!(datetime(at, chrono_tz::UTC), "3 Dec 2026, 16:05");
         assert_eq!(datetime(at, chrono_tz::Europe::Paris), "3 Dec 2026, 17:05");
+        let new_year = chrono::NaiveDate::from_ymd_opt(2026, 12, 31)
+            .and_then(|d| d.and_hms_opt(23, 7, 0))
+            .expect("valid date");
+        assert_eq!(
+            datetime(new_year, chrono_tz::Asia::Tokyo),
+            "1 Jan 2027, 08:07"
+        );
     }
 }

@@ -254,29 +254,31 @@ async fn list(
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let views = crate::contacts::views::load_sidebar(
-        &state,
-        &viewer,
-        crate::contacts::views::ListKind::Companies,
-        &req,
-    )
-    .await?;
+    let raw_query = req.query_string().to_owned();
     let user = viewer.user.clone();
     let now = state.now();
     let sort = Sort::parse(query.sort.trim());
     let after = Cursor::parse(&query.after, sort);
-    let (query, companies, names, tag_map, owners, all_tags) = db::run(&state.pool, move |conn| {
-        let filter = build_filter(conn, &query, &user, now)?;
-        let companies = queries::list(conn, &filter, sort, after.as_ref(), queries::PAGE_SIZE + 1)?;
-        let ids: Vec<i64> = companies.iter().map(|company| company.id).collect();
-        let owner_ids: Vec<i64> = companies.iter().filter_map(|c| c.owner_id).collect();
-        let names = queries::user_names(conn, &owner_ids)?;
-        let tag_map = tags::for_companies(conn, &ids)?;
-        let owners = queries::possible_owners(conn)?;
-        let all_tags = tags::all(conn)?;
-        Ok((query, companies, names, tag_map, owners, all_tags))
-    })
-    .await?;
+    let (query, views, companies, names, tag_map, owners, all_tags) =
+        db::run(&state.pool, move |conn| {
+            let views = crate::contacts::views::sidebar(
+                conn,
+                crate::contacts::views::ListKind::Companies,
+                &user,
+                &raw_query,
+            )?;
+            let filter = build_filter(conn, &query, &user, now)?;
+            let companies =
+                queries::list(conn, &filter, sort, after.as_ref(), queries::PAGE_SIZE + 1)?;
+            let ids: Vec<i64> = companies.iter().map(|company| company.id).collect();
+            let owner_ids: Vec<i64> = companies.iter().filter_map(|c| c.owner_id).collect();
+            let names = queries::user_names(conn, &owner_ids)?;
+            let tag_map = tags::for_companies(conn, &ids)?;
+            let owners = queries::possible_owners(conn)?;
+            let all_tags = tags::all(conn)?;
+            Ok((query, views, companies, names, tag_map, owners, all_tags))
+        })
+        .await?;
     let mut companies = companies;
     let more = companies.len() > queries::PAGE_SIZE as usize;
     companies.truncate(queries::PAGE_SIZE as usize);

@@ -187,6 +187,7 @@ struct ListPage {
 }
 
 struct Listed {
+    views: crate::contacts::views::Sidebar,
     contacts: Vec<Contact>,
     emails: std::collections::HashMap<i64, String>,
     companies: std::collections::HashMap<i64, String>,
@@ -205,13 +206,8 @@ async fn list(
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let views = crate::contacts::views::load_sidebar(
-        &state,
-        &viewer,
-        crate::contacts::views::ListKind::Contacts,
-        &req,
-    )
-    .await?;
+    let raw_query = req.query_string().to_owned();
+    let user = viewer.user.clone();
     let filter = query.filter(&viewer, state.now());
     let sort = filter.sort;
     let selected_company = filter.company.clone();
@@ -221,6 +217,12 @@ async fn list(
         let company_ids: Vec<i64> = contacts.iter().filter_map(|c| c.company_id).collect();
         let owner_ids: Vec<i64> = contacts.iter().filter_map(|c| c.owner_id).collect();
         Ok(Listed {
+            views: crate::contacts::views::sidebar(
+                conn,
+                crate::contacts::views::ListKind::Contacts,
+                &user,
+                &raw_query,
+            )?,
             emails: queries::primary_emails(conn, &ids)?,
             companies: queries::company_names(conn, &company_ids)?,
             owners: queries::user_names(conn, &owner_ids)?,
@@ -237,6 +239,7 @@ async fn list(
     })
     .await?;
     let Listed {
+        views,
         mut contacts,
         emails,
         companies,
