@@ -322,3 +322,20 @@ pub fn count_unused_recovery_codes(conn: &mut Conn, user_id: i64) -> QueryResult
         .count()
         .get_result(conn)
 }
+
+/// Display names of users by id, for the owner and author columns of lists (one cached
+/// query whatever the number of ids).
+pub fn user_names(
+    conn: &mut Conn,
+    ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    Ok(users::table
+        .filter(crate::db::id_list::one_of(users::id, ids))
+        .select((users::id, users::display_name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect())
+}

@@ -9,7 +9,6 @@ use diesel::sqlite::Sqlite;
 
 use super::model::Company;
 use crate::db::Conn;
-use crate::db::id_list::one_of;
 use crate::db::schema::{companies, company_tags, contacts, users};
 use crate::search;
 
@@ -181,18 +180,7 @@ pub fn list_plan(
     Ok(steps.into_iter().map(|(_, _, _, detail)| detail).collect())
 }
 
-/// Display names of users by id, for owner columns (one query).
-pub fn user_names(
-    conn: &mut Conn,
-    ids: &[i64],
-) -> QueryResult<std::collections::HashMap<i64, String>> {
-    Ok(users::table
-        .filter(one_of(users::id, ids))
-        .select((users::id, users::display_name))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect())
-}
+pub use crate::auth::queries::user_names;
 
 /// Active users who can own a company, for the owner select: (id, name).
 pub fn possible_owners(conn: &mut Conn) -> QueryResult<Vec<(i64, String)>> {

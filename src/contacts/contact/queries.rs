@@ -323,14 +323,7 @@ pub fn company_names(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, S
     Ok(rows.into_iter().collect())
 }
 
-/// User display names by id, in one query.
-pub fn user_names(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
-    let rows: Vec<(i64, String)> = users::table
-        .filter(one_of(users::id, ids))
-        .select((users::id, users::display_name))
-        .load(conn)?;
-    Ok(rows.into_iter().collect())
-}
+pub use crate::auth::queries::user_names;
 
 /// Companies a contact can be linked to: up to `limit` non-archived ones by name, plus
 /// `selected` (even if archived or beyond the limit) so a form never drops a stored link.

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use super::model::Deal;
 use crate::db::Conn;
-use crate::db::schema::{companies, contacts, deal_contacts, deal_stage_moves, deals, users};
+use crate::db::schema::{companies, contacts, deal_contacts, deal_stage_moves, deals};
 
 pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<Deal>> {
     deals::table
@@ -121,18 +121,7 @@ pub fn company_names(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, S
         .collect())
 }
 
-/// User display names by id, in one query.
-pub fn user_names(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(users::table
-        .filter(users::id.eq_any(ids))
-        .select((users::id, users::display_name))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect())
-}
+pub use crate::auth::queries::user_names;
 
 /// One row of a deal's journey.
 #[derive(Debug, Clone, Queryable)]

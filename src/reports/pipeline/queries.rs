@@ -3,8 +3,6 @@
 //! deal, straight into the figures: no row is kept and no query runs per deal. Times are
 //! compared in SQL but subtracted in Rust, so the SQL stays portable.
 
-use std::collections::HashMap;
-
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::dsl::sql;
 use diesel::prelude::*;
@@ -14,7 +12,7 @@ use diesel::sqlite::Sqlite;
 
 use super::figures::{Closed, ClosedBuilder, FunnelBuilder, OpenDeal, Status, Step};
 use crate::db::Conn;
-use crate::db::schema::{deal_stage_moves, deals, pipeline_stages, pipelines, users};
+use crate::db::schema::{deal_stage_moves, deals, pipeline_stages, pipelines};
 use crate::db::timestamps::stored_micros;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,17 +304,7 @@ pub fn open_deals(conn: &mut Conn, pipeline_id: i64) -> QueryResult<Vec<OpenDeal
         .collect())
 }
 
-/// Display names of the given users.
-pub fn user_names(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(i64, String)> = users::table
-        .filter(users::id.eq_any(ids))
-        .select((users::id, users::display_name))
-        .load(conn)?;
-    Ok(rows.into_iter().collect())
-}
+pub use crate::auth::queries::user_names;
 
 /// The query plan of a report query, at debug level (`RAPPORT_LOG=rapport=debug`).
 fn debug_plan<Q: QueryFragment<Sqlite>>(query: &Q) {
