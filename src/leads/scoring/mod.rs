@@ -631,4 +631,144 @@ mod tests {
         assert!(properties_filtered_on("[1, 2]", &keys).is_empty());
         assert!(properties_filtered_on(r#"{"path":"/a"}"#, &HashSet::new()).is_empty());
     }
+
+    /// A migrated in-memory database with leads behind the rules, each owed `points` by a
+    /// manual adjustment (which needs no rule to count).
+    fn leads_behind(points: &[i64]) -> (Conn, Vec<i64>, NaiveDateTime) {
+        use diesel::Connection;
+        let mut conn = Conn::establish(":memory:").expect("a database");
+        crate::db::migrate(&mut conn).expect("migrations");
+        let (ids, now) = insert_leads_behind(&mut conn, points);
+        (conn, ids, now)
+    }
+
+    fn insert_leads_behind(conn: &mut Conn, points: &[i64]) -> (Vec<i64>, NaiveDateTime) {
+        let now = chrono::DateTime::from_timestamp(1_796_000_000, 0)
+            .expect("a time")
+            .naive_utc();
+        let ids = points
+            .iter()
+            .map(|points| {
+                let id: i64 = diesel::insert_into(leads::table)
+                    .values((
+                        leads::first_name.eq("Ada"),
+                        leads::last_name.eq("Lovelace"),
+                        leads::source.eq("manual"),
+                        leads::status.eq("new"),
+                        leads::score.eq(0),
+                        leads::grade.eq("cold"),
+                        leads::scored_version.eq(0),
+                        leads::created_at.eq(now),
+                        leads::updated_at.eq(now),
+                        leads::version.eq(1),
+                    ))
+                    .returning(leads::id)
+                    .get_result(conn)
+                    .expect("a lead");
+                diesel::insert_into(lead_adjustments::table)
+                    .values((
+                        lead_adjustments::lead_id.eq(id),
+                        lead_adjustments::points.eq(points),
+                        lead_adjustments::reason.eq("met at a fair"),
+                        lead_adjustments::created_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .expect("an adjustment");
+                id
+            })
+            .collect();
+        (ids, now)
+    }
+
+    fn score_of(conn: &mut Conn, id: i64) -> i64 {
+        leads::table
+            .find(id)
+            .select(leads::score)
+            .first(conn)
+            .expect("a lead")
+    }
+
+    #[test]
+    fn a_scored_batch_is_written_except_for_leads_rescored_meanwhile() {
+        let (mut conn, ids, now) = leads_behind(&[10, 20]);
+        let batch = score_pending(&mut conn, now, None)
+            .expect("scored")
+            .expect("leads are behind");
+        // An event rescores the second lead before the batch is written.
+        let current = rules::version(&mut conn).expect("a version");
+        diesel::update(leads::table.find(ids[1]))
+            .set((leads::score.eq(99), leads::scored_version.eq(current)))
+            .execute(&mut conn)
+            .expect("rescored");
+
+        assert_eq!(
+            write_scored(&mut conn, &batch, now).expect("written"),
+            Some(1)
+        );
+        assert_eq!(score_of(&mut conn, ids[0]), 10);
+        assert_eq!(score_of(&mut conn, ids[1]), 99, "the newer score stays");
+        assert!(score_pending(&mut conn, now, None).expect("read").is_none());
+    }
+
+    #[test]
+    fn a_batch_scored_before_the_rules_changed_is_dropped() {
+        let (mut conn, ids, now) = leads_behind(&[10]);
+        let batch = score_pending(&mut conn, now, None)
+            .expect("scored")
+            .expect("leads are behind");
+        rules::bump_version(&mut conn).expect("rules changed");
+
+        assert_eq!(write_scored(&mut conn, &batch, now).expect("written"), None);
+        assert_eq!(score_of(&mut conn, ids[0]), 0);
+        assert_eq!(rescore_pending(&mut conn, now).expect("rescored"), 1);
+        assert_eq!(score_of(&mut conn, ids[0]), 10);
+    }
+
+    #[test]
+    fn the_pipelined_rescoring_scores_every_lead_over_several_batches() {
+        let folder = tempfile::tempdir().expect("a folder");
+        let path = folder.path().join("rapport.db");
+        let pool = crate::db::connect(&path.display().to_string(), 2).expect("a pool");
+        let mut conn = pool.get().expect("a connection");
+        crate::db::migrate(&mut conn).expect("migrations");
+        let count = usize::try_from(RESCORE_BATCH * 2 + 7).expect("a count");
+        let points: Vec<i64> = (0..count)
+            .map(|n| i64::try_from(n % 50).unwrap_or(0))
+            .collect();
+        let (ids, now) = insert_leads_behind(&mut conn, &points);
+        drop(conn);
+
+        assert_eq!(
+            rescore_pending_pipelined(&pool, now, 8).expect("rescored"),
+            count
+        );
+        let mut conn = pool.get().expect("a connection");
+        for (id, points) in ids.iter().zip(&points).step_by(97) {
+            assert_eq!(score_of(&mut conn, *id), *points);
+        }
+        assert_eq!(progress(&mut conn).expect("progress").0, count as i64);
+        drop(conn);
+        assert_eq!(
+            rescore_pending_pipelined(&pool, now, 8).expect("rescored"),
+            0
+        );
+    }
+
+    #[test]
+    fn batches_follow_each_other_by_cursor() {
+        let (mut conn, ids, now) = leads_behind(&[1, 2, 3]);
+        let first = score_pending(&mut conn, now, None)
+            .expect("scored")
+            .expect("leads are behind");
+        assert_eq!(first.scores.len(), 3);
+        assert_eq!(first.last, (0, ids[2]));
+        let after_first = score_pending(&mut conn, now, Some((0, ids[0]))).expect("scored");
+        let rest: Vec<i64> = after_first
+            .expect("two left")
+            .scores
+            .iter()
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(rest, ids[1..]);
+    }
 }
