@@ -79,10 +79,10 @@ impl JobRow {
         Kind::parse(&self.kind).unwrap_or(Kind::Contacts)
     }
 
-    /// Running, but nothing has been heard of it for `STALLED_AFTER`.
+    /// Running, but nothing has been heard of it for `STALLED_AFTER` (as `interrupt` sees it).
     pub fn is_stalled(&self, now: NaiveDateTime) -> bool {
         self.status() == Status::Running
-            && self.heartbeat_at.unwrap_or(self.created_at) < now - STALLED_AFTER
+            && self.heartbeat_at.is_none_or(|at| at < now - STALLED_AFTER)
     }
 }
 
@@ -100,8 +100,9 @@ pub fn sweep(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<usize> {
 
 /// Marks as failed every running import whose last heartbeat is older than
 /// `heartbeat_before`, saying how far it got: the batches it wrote stay, the rest of the file
-/// was not imported. The server calls it at start-up with `now`, since an import runs in
-/// the process that started it and no earlier process runs any more. Returns how many.
+/// was not imported. The server calls it at start-up with `now`: an import runs in the
+/// process that started it, and one server serves a SQLite database, so no import of an
+/// earlier process is still running. Returns how many.
 pub fn interrupt(
     conn: &mut Conn,
     now: NaiveDateTime,

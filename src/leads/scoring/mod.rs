@@ -13,12 +13,13 @@ use chrono::NaiveDateTime;
 use diesel::connection::DefaultLoadingMode;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{BigInt, Bool, Text};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use self::engine::{Adjustment, Breakdown, Event, Field, LeadFacts, Points, RuleSet};
 use crate::contacts::timeline::{self, Kind, NewEntry};
+use crate::db::id_list::one_of;
 use crate::db::schema::{
     lead_adjustments, lead_events, lead_score_changes, lead_tags, leads, tags,
 };
@@ -386,13 +387,15 @@ fn store(
 }
 
 /// Rescores up to one batch of the leads the current rules have not scored yet; returns how
-/// many it rescored (0 when every lead is up to date). Safe to run on several instances:
-/// each batch is written in one write transaction that skips leads scored meanwhile.
+/// many it rescored (0 when every lead is up to date). Reads and writes in one write
+/// transaction, so the rules cannot change in between. Safe to run on several instances.
 pub fn rescore_pending(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<usize> {
-    let Some(batch) = score_pending(conn, now, None)? else {
-        return Ok(0);
-    };
-    Ok(write_scored(conn, &batch, now)?.unwrap_or(0))
+    crate::db::write(conn, |conn| {
+        let Some(batch) = score_pending(conn, now, None)? else {
+            return Ok(0);
+        };
+        Ok(write_scored_in(conn, &batch, now)?.unwrap_or(0))
+    })
 }
 
 /// Rescores up to `max_batches` batches of the leads behind the current rules, on two of
@@ -438,11 +441,12 @@ pub fn rescore_pending_pipelined(
     })
 }
 
-/// Leads of one rescoring batch and their new scores, computed with the rules of `version`.
+/// Leads of one rescoring batch and their new scores and grades, computed with the rules of
+/// `version`.
 pub struct ScoredBatch {
     version: i64,
     reason: String,
-    scores: Vec<(i64, Points)>,
+    scores: Vec<(i64, Points, String)>,
     /// Where the next batch starts: the last lead's (scored_version, id).
     last: (i64, i64),
 }
@@ -464,12 +468,13 @@ fn score_pending(
         .select(Lead::as_select())
         .into_boxed();
     if let Some((scored_version, id)) = after {
+        // A row-value comparison, so that SQLite seeks the index to the cursor.
         query = query.filter(
-            leads::scored_version
-                .gt(scored_version)
-                .or(leads::scored_version
-                    .eq(scored_version)
-                    .and(leads::id.gt(id))),
+            sql::<Bool>("(leads.scored_version, leads.id) > (")
+                .bind::<BigInt, _>(scored_version)
+                .sql(", ")
+                .bind::<BigInt, _>(id)
+                .sql(")"),
         );
     }
     let batch: Vec<Lead> = query.load(conn)?;
@@ -482,7 +487,10 @@ fn score_pending(
     let inputs = Inputs::load(conn, &ids, &rules)?;
     let scores = batch
         .iter()
-        .map(|lead| (lead.id, inputs.total(&rules, lead, now)))
+        .map(|lead| {
+            let total = inputs.total(&rules, lead, now);
+            (lead.id, total, rules.grades.grade_for(total).to_owned())
+        })
         .collect();
     Ok(Some(ScoredBatch {
         version,
@@ -501,52 +509,58 @@ fn write_scored(
     batch: &ScoredBatch,
     now: NaiveDateTime,
 ) -> QueryResult<Option<usize>> {
-    crate::db::write(conn, |conn| {
-        if rules::version(conn)? != batch.version {
-            return Ok(None);
-        }
-        let rules = rules::load(conn)?;
-        let ids: Vec<i64> = batch.scores.iter().map(|(id, _)| *id).collect();
-        let behind: HashMap<i64, Lead> = leads::table
-            .filter(leads::id.eq_any(&ids))
-            .filter(leads::scored_version.lt(batch.version))
-            .select(Lead::as_select())
-            .load(conn)?
-            .into_iter()
-            .map(|lead| (lead.id, lead))
-            .collect();
-        if behind.is_empty() {
-            return Ok(Some(0));
-        }
-        let behind_ids: Vec<i64> = behind.keys().copied().collect();
-        diesel::update(leads::table.filter(leads::id.eq_any(&behind_ids)))
-            .set((
-                leads::scored_version.eq(batch.version),
-                leads::scored_at.eq(Some(now)),
-            ))
-            .execute(conn)?;
-        for (id, total) in &batch.scores {
-            let Some(lead) = behind.get(id) else { continue };
-            let scored = Scored {
-                total: *total,
-                grade: rules.grades.grade_for(*total),
-            };
-            let marked = Lead {
-                scored_version: batch.version,
-                ..lead.clone()
-            };
-            store(
-                conn,
-                &marked,
-                scored,
-                batch.version,
-                now,
-                &batch.reason,
-                true,
-            )?;
-        }
-        Ok(Some(behind.len()))
-    })
+    crate::db::write(conn, |conn| write_scored_in(conn, batch, now))
+}
+
+/// `write_scored` in the caller's write transaction.
+fn write_scored_in(
+    conn: &mut Conn,
+    batch: &ScoredBatch,
+    now: NaiveDateTime,
+) -> QueryResult<Option<usize>> {
+    if rules::version(conn)? != batch.version {
+        return Ok(None);
+    }
+    let ids: Vec<i64> = batch.scores.iter().map(|(id, ..)| *id).collect();
+    let behind: HashMap<i64, Lead> = leads::table
+        .filter(one_of(leads::id, &ids))
+        .filter(leads::scored_version.lt(batch.version))
+        .select(Lead::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|lead| (lead.id, lead))
+        .collect();
+    if behind.is_empty() {
+        return Ok(Some(0));
+    }
+    let behind_ids: Vec<i64> = behind.keys().copied().collect();
+    diesel::update(leads::table.filter(one_of(leads::id, &behind_ids)))
+        .set((
+            leads::scored_version.eq(batch.version),
+            leads::scored_at.eq(Some(now)),
+        ))
+        .execute(conn)?;
+    for (id, total, grade) in &batch.scores {
+        let Some(lead) = behind.get(id) else { continue };
+        let scored = Scored {
+            total: *total,
+            grade,
+        };
+        let marked = Lead {
+            scored_version: batch.version,
+            ..lead.clone()
+        };
+        store(
+            conn,
+            &marked,
+            scored,
+            batch.version,
+            now,
+            &batch.reason,
+            true,
+        )?;
+    }
+    Ok(Some(behind.len()))
 }
 
 /// (leads scored with the current rules, all leads): the rescoring's progress.
@@ -767,7 +781,7 @@ mod tests {
             .expect("two left")
             .scores
             .iter()
-            .map(|(id, _)| *id)
+            .map(|(id, ..)| *id)
             .collect();
         assert_eq!(rest, ids[1..]);
     }
