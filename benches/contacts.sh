@@ -87,9 +87,11 @@ plan "first page" "SELECT * FROM contacts WHERE archived_at IS NULL
   ORDER BY sort_name, id LIMIT 51"
 plan "deep page" "SELECT * FROM contacts WHERE archived_at IS NULL
   AND (sort_name, id) > ('m', 1) ORDER BY sort_name, id LIMIT 51"
-plan "owner + tag" "SELECT * FROM contacts WHERE archived_at IS NULL AND owner_id = $owner
-  AND EXISTS (SELECT 1 FROM contact_tags WHERE contact_tags.contact_id = contacts.id
-  AND contact_tags.tag_id = 2) ORDER BY sort_name, id LIMIT 51"
+plan "owner + tag" "SELECT contacts.* FROM contact_tags
+  JOIN contacts ON contacts.id = contact_tags.contact_id
+  WHERE contact_tags.tag_id = (SELECT id FROM tags WHERE name = 'vip')
+  AND contact_tags.owner_id = $owner AND contact_tags.archived_at IS NULL
+  ORDER BY contact_tags.sort_name, contact_tags.contact_id LIMIT 51"
 plan "timeline" "SELECT * FROM timeline_entries WHERE contact_id = $busy
   ORDER BY occurred_at DESC, id DESC LIMIT 21"
 plan "search" "SELECT rowid, rank FROM contacts_fts WHERE contacts_fts MATCH '\"smith\"*'

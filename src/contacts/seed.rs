@@ -526,6 +526,8 @@ struct NewPhone {
 struct NewContactTag {
     contact_id: i64,
     tag_id: i64,
+    owner_id: Option<i64>,
+    sort_name: String,
 }
 
 #[derive(Insertable)]
@@ -771,6 +773,7 @@ pub fn seed(
                     .find(|(_, upto)| stage_roll < *upto)
                     .map_or("lead", |(stage, _)| *stage);
                 let owner_id = owner(&mut random);
+                let sort_name = format!("{last} {first}").to_lowercase();
                 let created_at = random.between(two_years_ago, now);
                 let person = format!("{}.{}", ascii_slug(first), ascii_slug(last));
                 let domain = match works_at {
@@ -801,6 +804,8 @@ pub fn seed(
                         tagged.push(NewContactTag {
                             contact_id: id,
                             tag_id: *tag_id,
+                            owner_id: Some(owner_id),
+                            sort_name: sort_name.clone(),
                         });
                     }
                 }
@@ -842,7 +847,7 @@ pub fn seed(
                     id,
                     first_name: first,
                     last_name: last,
-                    sort_name: format!("{last} {first}").to_lowercase(),
+                    sort_name,
                     job_title: random.chance(80).then(|| *random.pick(JOB_TITLES)),
                     company_id: works_at.map(|(company_id, _)| company_id),
                     owner_id: Some(owner_id),
@@ -860,7 +865,7 @@ pub fn seed(
                 insert_chunked!(conn, contacts::table, people, 12);
                 insert_chunked!(conn, contact_emails::table, emails, 3);
                 insert_chunked!(conn, contact_phones::table, phones, 3);
-                insert_chunked!(conn, contact_tags::table, tagged, 2);
+                insert_chunked!(conn, contact_tags::table, tagged, 4);
                 insert_chunked!(conn, timeline_entries::table, entries, 9);
                 search::index_contacts_range(conn, start, start + size as i64 - 1)
             })?;

@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::Conn;
 use crate::db::id_list::one_of;
-use crate::db::schema::{company_tags, contact_tags, tags};
+use crate::db::schema::{company_tags, contact_tags, contacts, tags};
 
 pub const MAX_TAG_LENGTH: usize = 40;
 
@@ -78,12 +79,29 @@ pub fn set_for_contact(conn: &mut Conn, contact_id: i64, names: &[String]) -> Qu
     add_to_contact(conn, contact_id, names)
 }
 
+/// Links the tags to the contact. Each link copies the contact's owner, archive time and
+/// sort name (the tag lists' index; a trigger on `contacts` keeps the copies current).
 pub fn add_to_contact(conn: &mut Conn, contact_id: i64, names: &[String]) -> QueryResult<()> {
-    for tag_id in ensure(conn, names)? {
+    let tag_ids = ensure(conn, names)?;
+    if tag_ids.is_empty() {
+        return Ok(());
+    }
+    let (owner_id, archived_at, sort_name) = contacts::table
+        .find(contact_id)
+        .select((
+            contacts::owner_id,
+            contacts::archived_at,
+            contacts::sort_name,
+        ))
+        .first::<(Option<i64>, Option<NaiveDateTime>, String)>(conn)?;
+    for tag_id in tag_ids {
         diesel::insert_into(contact_tags::table)
             .values((
                 contact_tags::contact_id.eq(contact_id),
                 contact_tags::tag_id.eq(tag_id),
+                contact_tags::owner_id.eq(owner_id),
+                contact_tags::archived_at.eq(archived_at),
+                contact_tags::sort_name.eq(&sort_name),
             ))
             .on_conflict_do_nothing()
             .execute(conn)?;

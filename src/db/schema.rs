@@ -159,6 +159,9 @@ diesel::table! {
     contact_tags (contact_id, tag_id) {
         contact_id -> BigInt,
         tag_id -> BigInt,
+        owner_id -> Nullable<BigInt>,
+        archived_at -> Nullable<Timestamp>,
+        sort_name -> Text,
     }
 }
 

@@ -466,6 +466,107 @@ async fn the_default_list_and_the_owner_filter_stay_on_an_index() {
 }
 
 #[tokio::test]
+async fn a_tag_list_follows_each_contacts_owner_name_and_archiving() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let sales = app.create_user("sales@example.com", Role::Sales);
+    let tagged = |first: &str, last: &str, owner: i64| {
+        let mut input = person(first, last);
+        input.tags = vec!["vip".to_owned()];
+        input.owner_id = Some(owner);
+        input
+    };
+    let ann = seed(&app, &admin, &tagged("Ann", "Baker", sales.id));
+    let bob = seed(&app, &admin, &tagged("Bob", "Carter", admin.id));
+    let mut untagged = person("Cid", "Able");
+    untagged.owner_id = Some(sales.id);
+    seed(&app, &admin, &untagged);
+    let sales_vips = format!("/contacts?tag=vip&owner={}", sales.id);
+    app.login_as(&admin).await;
+    assert_eq!(listed(&app.get_html(&sales_vips).await), vec![ann]);
+    assert_eq!(
+        listed(&app.get_html("/contacts?tag=vip").await),
+        vec![ann, bob]
+    );
+
+    let bob_id = bob.to_string();
+    let sales_id = sales.id.to_string();
+    let fields = [
+        ("ids", bob_id.as_str()),
+        ("action", "assign_owner"),
+        ("owner", sales_id.as_str()),
+    ];
+    let response = app.post_form("/contacts/bulk", &fields).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(listed(&app.get_html(&sales_vips).await), vec![ann, bob]);
+
+    let version = version_in(&app.get_html(&format!("/contacts/{ann}/edit")).await);
+    let renamed = with(
+        with(
+            with(form("Ann", "Zimmer", ""), "owner_id", &sales_id),
+            "tags",
+            "vip",
+        ),
+        "version",
+        &version,
+    );
+    let response = app.post_form(&format!("/contacts/{ann}"), &renamed).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        listed(&app.get_html(&sales_vips).await),
+        vec![bob, ann],
+        "the tag list sorts by the new name"
+    );
+
+    let response = app
+        .post_form(&format!("/contacts/{bob}/archive"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(listed(&app.get_html(&sales_vips).await), vec![ann]);
+    assert_eq!(
+        listed(&app.get_html(&format!("{sales_vips}&archived=1")).await),
+        vec![bob]
+    );
+    let response = app
+        .post_form(&format!("/contacts/{bob}/restore"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(listed(&app.get_html(&sales_vips).await), vec![bob, ann]);
+
+    let conn = &mut app.conn();
+    let plans = [
+        ListFilter {
+            tag: Some("vip".to_owned()),
+            ..ListFilter::default()
+        },
+        ListFilter {
+            tag: Some("vip".to_owned()),
+            owner_id: Some(sales.id),
+            after: queries::Cursor::parse(&format!("{bob}~carter bob"), queries::Sort::Name),
+            ..ListFilter::default()
+        },
+    ]
+    .map(|filter| queries::explain_list(conn, &filter).expect("a plan"));
+    assert_eq!(
+        plans[0],
+        vec![
+            "SEARCH contact_tags USING COVERING INDEX contact_tags_by_name \
+             (tag_id=? AND archived_at=?)",
+            "SEARCH contacts USING INTEGER PRIMARY KEY (rowid=?)"
+        ]
+    );
+    assert_eq!(
+        plans[1],
+        vec![
+            "SEARCH contact_tags USING COVERING INDEX contact_tags_by_owner \
+             (tag_id=? AND owner_id=? AND archived_at=? AND (sort_name,contact_id)>(?,?))",
+            "SEARCH contacts USING INTEGER PRIMARY KEY (rowid=?)"
+        ],
+        "a later page seeks to the cursor"
+    );
+}
+
+#[tokio::test]
 async fn an_empty_list_says_so_and_only_roles_that_can_create_see_new_contact() {
     let app = spawn_app().await;
     let admin = app.admin();
