@@ -3,10 +3,11 @@
 # with a release `rapport seed-demo` (timed), starts `rapport serve`, signs in and measures
 # the contacts list (first page and 10,000 rows deep by cursor), a filtered list (owner +
 # tag), a contact page with 50 timeline entries, a search for a common surname, and the
-# static-file ceiling in the same run; then peak memory and the query plans.
+# static-file ceiling in the same run; then peak memory and the query plans; last, a CSV
+# import of 100,000 new contacts into the seeded database (timed).
 #
 #   benches/contacts.sh        # needs wrk, curl, sqlite3 and python3
-#   CONTACTS=200000 DURATION=10s benches/contacts.sh
+#   CONTACTS=200000 DURATION=10s IMPORT_ROWS=10000 benches/contacts.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -96,3 +97,29 @@ plan "timeline" "SELECT * FROM timeline_entries WHERE contact_id = $busy
   ORDER BY occurred_at DESC, id DESC LIMIT 21"
 plan "search" "SELECT rowid, rank FROM contacts_fts WHERE contacts_fts MATCH '\"smith\"*'
   ORDER BY rank LIMIT 20"
+
+# CSV import of IMPORT_ROWS (default 100,000) new contacts into the seeded database, on the
+# command line (the web import runs the same code as a background job), server stopped.
+kill "$server" && wait "$server" 2>/dev/null || true
+server=
+import_rows=${IMPORT_ROWS:-100000}
+python3 - "$workdir/import.csv" "$import_rows" <<'PY'
+import csv, sys
+first = ["Ada", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jia", "Kai", "Lena"]
+last = ["Smith", "Jones", "Garcia", "Müller", "Rossi", "Dubois", "Tanaka", "Nguyen", "Okafor"]
+with open(sys.argv[1], "w", newline="") as out:
+    writer = csv.writer(out)
+    writer.writerow(["First name", "Last name", "Email", "Phone", "Company", "Job title",
+                     "Tags", "Lifecycle stage", "City"])
+    for n in range(int(sys.argv[2])):
+        writer.writerow([first[n % len(first)], last[n % len(last)],
+                         f"imported.{n}@bench{n % 700}.example", f"+44 20 7{n:07d}",
+                         f"Imported Co {n % 2000}", "Buyer", "imported; bench", "lead",
+                         "London"])
+PY
+echo "== rapport import contacts: $import_rows rows into the seeded database (skip bad rows)"
+start=$(date +%s%N)
+"$binary" import contacts "$workdir/import.csv" --mode skip-bad-rows \
+  --owner admin@demo.example 2>/dev/null | tail -1
+end=$(date +%s%N)
+echo "import wall time: $(( (end - start) / 1000000 )) ms"

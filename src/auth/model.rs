@@ -94,6 +94,7 @@ pub struct User {
     #[diesel(select_expression = users::password_hash.is_not_null())]
     #[diesel(select_expression_type = diesel::dsl::IsNotNull<users::password_hash>)]
     pub has_password: bool,
+    #[diesel(deserialize_as = crate::db::timestamps::Stamp)]
     pub created_at: NaiveDateTime,
     pub version: i32,
 }

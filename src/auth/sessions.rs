@@ -20,7 +20,9 @@ pub struct Session {
     pub csrf_token: String,
     pub second_factor_pending: bool,
     pub totp_enrolment_secret: Option<String>,
+    #[diesel(deserialize_as = crate::db::timestamps::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::timestamps::Stamp)]
     pub last_seen_at: NaiveDateTime,
     pub client_address: String,
     pub user_agent: String,

@@ -88,6 +88,30 @@ where
     .map_err(|err| AppError::internal(format!("blocking task failed: {err}")))?
 }
 
+/// Runs `work` with the write-ahead log copied back into the database every 64 MB instead
+/// of every 4 MB, then restores the default. A bulk write into a large database inserts at
+/// random places in every index, so each of its transactions dirties thousands of pages, and
+/// with the default every commit was followed by a checkpoint that wrote them all again
+/// (a 100,000-row import into a million contacts: 19 s, against 16–17 s this way). A larger
+/// page cache was measured too and made no difference.
+pub fn with_bulk_settings<T, E, F>(conn: &mut Conn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    conn.batch_execute("PRAGMA wal_autocheckpoint = 16384;")?;
+    let result = work(conn);
+    let restored = conn.batch_execute(&format!(
+        "PRAGMA wal_autocheckpoint = {DEFAULT_AUTOCHECKPOINT};"
+    ));
+    let value = result?;
+    restored?;
+    Ok(value)
+}
+
+/// SQLite's default: a checkpoint once the log holds 1,000 pages.
+const DEFAULT_AUTOCHECKPOINT: i32 = 1000;
+
 /// A write transaction. On SQLite it begins IMMEDIATE, so two writers queue on the busy
 /// timeout instead of one failing when it upgrades a read lock.
 pub fn write<T, E, F>(conn: &mut Conn, work: F) -> Result<T, E>
@@ -96,4 +120,42 @@ where
     E: From<diesel::result::Error>,
 {
     conn.immediate_transaction(work)
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::Integer;
+
+    use super::*;
+
+    #[derive(QueryableByName)]
+    struct Autocheckpoint {
+        #[diesel(sql_type = Integer)]
+        wal_autocheckpoint: i32,
+    }
+
+    fn autocheckpoint(conn: &mut Conn) -> i32 {
+        diesel::sql_query("PRAGMA wal_autocheckpoint")
+            .get_result::<Autocheckpoint>(conn)
+            .expect("the checkpoint threshold")
+            .wal_autocheckpoint
+    }
+
+    #[test]
+    fn bulk_settings_are_given_back_even_when_the_work_fails() {
+        let mut conn = Conn::establish(":memory:").expect("a database");
+        assert_eq!(autocheckpoint(&mut conn), DEFAULT_AUTOCHECKPOINT);
+        let inside = with_bulk_settings(&mut conn, |conn| {
+            Ok::<_, diesel::result::Error>(autocheckpoint(conn))
+        });
+        assert_eq!(inside.ok(), Some(16_384));
+        assert_eq!(autocheckpoint(&mut conn), DEFAULT_AUTOCHECKPOINT);
+
+        let failed: Result<(), diesel::result::Error> = with_bulk_settings(&mut conn, |_| {
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(failed.is_err());
+        assert_eq!(autocheckpoint(&mut conn), DEFAULT_AUTOCHECKPOINT);
+    }
 }

@@ -139,12 +139,12 @@ fn contact_hits(conn: &mut Conn, typed: &str) -> QueryResult<Vec<ContactHit>> {
         .left_join(
             contact_emails::table.on(contact_emails::contact_id
                 .eq(contacts::id)
-                .and(contact_emails::is_primary.eq(true))),
+                .and(contact_emails::is_primary)),
         )
         .left_join(
             contact_phones::table.on(contact_phones::contact_id
                 .eq(contacts::id)
-                .and(contact_phones::is_primary.eq(true))),
+                .and(contact_phones::is_primary)),
         )
         .filter(one_of(contacts::id, &ids))
         .select((

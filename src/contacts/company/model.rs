@@ -24,9 +24,13 @@ pub struct Company {
     pub phone: Option<String>,
     pub address: Option<String>,
     pub owner_id: Option<i64>,
+    #[diesel(deserialize_as = crate::db::timestamps::MaybeStamp)]
     pub archived_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::timestamps::MaybeStamp)]
     pub last_activity_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::timestamps::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::timestamps::Stamp)]
     pub updated_at: NaiveDateTime,
     pub version: i32,
 }

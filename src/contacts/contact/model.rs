@@ -78,9 +78,13 @@ pub struct Contact {
     pub lifecycle_stage: String,
     pub address: Option<String>,
     pub description: Option<String>,
+    #[diesel(deserialize_as = crate::db::timestamps::MaybeStamp)]
     pub archived_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::timestamps::MaybeStamp)]
     pub last_activity_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::timestamps::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::timestamps::Stamp)]
     pub updated_at: NaiveDateTime,
     pub version: i32,
 }

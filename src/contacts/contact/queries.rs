@@ -395,7 +395,7 @@ pub fn explain_list(conn: &mut Conn, filter: &ListFilter) -> QueryResult<Vec<Str
 pub fn primary_emails(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
     let rows: Vec<(i64, String)> = contact_emails::table
         .filter(one_of(contact_emails::contact_id, ids))
-        .filter(contact_emails::is_primary.eq(true))
+        .filter(contact_emails::is_primary)
         .select((contact_emails::contact_id, contact_emails::email))
         .load(conn)?;
     Ok(rows.into_iter().collect())

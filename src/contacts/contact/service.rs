@@ -144,11 +144,27 @@ fn check_references(
     errors.into_result()
 }
 
-fn write_details(conn: &mut Conn, contact_id: i64, input: &ContactInput) -> QueryResult<()> {
+/// Replaces a stored contact's emails, phones and tags with the submitted ones.
+fn replace_details(conn: &mut Conn, contact_id: i64, input: &ContactInput) -> QueryResult<()> {
     diesel::delete(contact_emails::table.filter(contact_emails::contact_id.eq(contact_id)))
         .execute(conn)?;
     diesel::delete(contact_phones::table.filter(contact_phones::contact_id.eq(contact_id)))
         .execute(conn)?;
+    insert_emails_and_phones(conn, contact_id, input)?;
+    tags::set_for_contact(conn, contact_id, &input.tags)
+}
+
+/// Writes the emails, phones and tags of a contact that has none yet.
+fn add_details(conn: &mut Conn, contact_id: i64, input: &ContactInput) -> QueryResult<()> {
+    insert_emails_and_phones(conn, contact_id, input)?;
+    tags::add_to_contact(conn, contact_id, &input.tags)
+}
+
+fn insert_emails_and_phones(
+    conn: &mut Conn,
+    contact_id: i64,
+    input: &ContactInput,
+) -> QueryResult<()> {
     // One single-row statement each: diesel caches their prepared form, where a multi-row
     // insert is prepared anew for every length.
     for (position, email) in input.emails.iter().enumerate() {
@@ -169,7 +185,7 @@ fn write_details(conn: &mut Conn, contact_id: i64, input: &ContactInput) -> Quer
             ))
             .execute(conn)?;
     }
-    tags::set_for_contact(conn, contact_id, &input.tags)
+    Ok(())
 }
 
 fn change_entry(
@@ -270,7 +286,7 @@ pub fn insert_unindexed(
         ))
         .returning(contacts::id)
         .get_result(conn)?;
-    write_details(conn, id, input)?;
+    add_details(conn, id, input)?;
     let details = snapshot_of(conn, input)?.describe();
     change_entry(
         conn,
@@ -368,7 +384,7 @@ pub fn write_update(
             contacts::version.eq(contacts::version + 1),
         ))
         .execute(conn)?;
-    write_details(conn, contact.id, input)?;
+    replace_details(conn, contact.id, input)?;
     let details = describe_changes(&changes);
     change_entry(
         conn,

@@ -208,6 +208,22 @@ pub fn run(
     options: &Options,
     progress: &mut dyn FnMut(&mut Conn, usize),
 ) -> Result<Summary, AppError> {
+    db::with_bulk_settings(conn, |conn| {
+        import(conn, now, actor, user, table, mapping, options, progress)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn import(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    actor: &Actor,
+    user: Option<&User>,
+    table: &Table,
+    mapping: &[Option<Field>],
+    options: &Options,
+    progress: &mut dyn FnMut(&mut Conn, usize),
+) -> Result<Summary, AppError> {
     if user.is_some_and(|user| !user.role.can(Permission::CreateCustomers)) {
         return Err(AppError::Forbidden);
     }

@@ -114,6 +114,7 @@ pub struct Entry {
     pub company_id: Option<i64>,
     pub deal_id: Option<i64>,
     pub kind: String,
+    #[diesel(deserialize_as = crate::db::timestamps::Stamp)]
     pub occurred_at: NaiveDateTime,
     pub body: String,
     pub outcome: Option<String>,

@@ -1,0 +1,2 @@
+DROP INDEX contact_phones_primary;
+DROP INDEX contact_emails_primary;
