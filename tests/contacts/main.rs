@@ -463,6 +463,11 @@ async fn the_default_list_and_the_owner_filter_stay_on_an_index() {
         ],
         "a later page seeks to the cursor"
     );
+    assert_eq!(
+        queries::explain_primary_emails(conn, &[1, 2, 3]).expect("a plan")[0],
+        "SEARCH contact_emails USING COVERING INDEX contact_emails_primary (contact_id=?)",
+        "a row's primary email is read from the index alone"
+    );
 }
 
 #[tokio::test]
