@@ -208,22 +208,6 @@ pub fn run(
     options: &Options,
     progress: &mut dyn FnMut(&mut Conn, usize),
 ) -> Result<Summary, AppError> {
-    db::with_bulk_settings(conn, |conn| {
-        import(conn, now, actor, user, table, mapping, options, progress)
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn import(
-    conn: &mut Conn,
-    now: NaiveDateTime,
-    actor: &Actor,
-    user: Option<&User>,
-    table: &Table,
-    mapping: &[Option<Field>],
-    options: &Options,
-    progress: &mut dyn FnMut(&mut Conn, usize),
-) -> Result<Summary, AppError> {
     if user.is_some_and(|user| !user.role.can(Permission::CreateCustomers)) {
         return Err(AppError::Forbidden);
     }
@@ -244,80 +228,87 @@ fn import(
         Mode::SkipBadRows => BATCH_SIZE,
     };
     let mut done = summary.failed.len();
-    for batch in records.chunks(batch_size) {
-        let result = db::write(conn, |conn| {
-            let mut outcomes = Vec::with_capacity(batch.len());
-            for record in batch {
-                // A bad row undoes only its own writes (a savepoint) when bad rows are
-                // skipped; in all-or-nothing mode it undoes the whole transaction anyway.
-                let written = match options.mode {
-                    Mode::SkipBadRows => conn
-                        .transaction(|conn| write_record(conn, now, actor, user, record, options)),
-                    Mode::AllOrNothing => write_record(conn, now, actor, user, record, options),
-                };
-                match written {
-                    Ok(outcome) => outcomes.push(Ok(outcome)),
-                    Err(err) => {
-                        let Some(message) = row_message(&err) else {
-                            return Err(Stop::App(err));
-                        };
-                        let error = RowError {
-                            line: record.line(),
-                            message,
-                        };
-                        if options.mode == Mode::AllOrNothing {
-                            return Err(Stop::Row(error));
-                        }
-                        outcomes.push(Err(error));
-                    }
-                }
-            }
-            let created: Vec<i64> = outcomes
-                .iter()
-                .filter_map(|outcome| match outcome {
-                    Ok(Outcome::Created(id)) => *id,
-                    _ => None,
-                })
-                .collect();
-            search::index_new_contacts(conn, &created).map_err(|err| Stop::App(err.into()))?;
-            let created_leads: Vec<i64> = outcomes
-                .iter()
-                .filter_map(|outcome| match outcome {
-                    Ok(Outcome::CreatedLead(id)) => Some(*id),
-                    _ => None,
-                })
-                .collect();
-            search::index_new_leads(conn, &created_leads).map_err(|err| Stop::App(err.into()))?;
-            Ok(outcomes)
-        });
-        match result {
-            Ok(outcomes) => {
-                for (record, outcome) in batch.iter().zip(outcomes) {
-                    match outcome {
-                        Ok(Outcome::Created(_) | Outcome::CreatedLead(_)) => summary.created += 1,
-                        Ok(Outcome::Updated) => summary.updated += 1,
-                        Ok(Outcome::Skipped(message)) => summary.skipped.push(RowError {
-                            line: record.line(),
-                            message,
+    db::with_bulk_settings(conn, |conn| {
+        for batch in records.chunks(batch_size) {
+            let result = db::write(conn, |conn| {
+                let mut outcomes = Vec::with_capacity(batch.len());
+                for record in batch {
+                    // A bad row undoes only its own writes (a savepoint) when bad rows are
+                    // skipped; in all-or-nothing mode it undoes the whole transaction anyway.
+                    let written = match options.mode {
+                        Mode::SkipBadRows => conn.transaction(|conn| {
+                            write_record(conn, now, actor, user, record, options)
                         }),
-                        Err(error) => summary.failed.push(error),
+                        Mode::AllOrNothing => write_record(conn, now, actor, user, record, options),
+                    };
+                    match written {
+                        Ok(outcome) => outcomes.push(Ok(outcome)),
+                        Err(err) => {
+                            let Some(message) = row_message(&err) else {
+                                return Err(Stop::App(err));
+                            };
+                            let error = RowError {
+                                line: record.line(),
+                                message,
+                            };
+                            if options.mode == Mode::AllOrNothing {
+                                return Err(Stop::Row(error));
+                            }
+                            outcomes.push(Err(error));
+                        }
                     }
                 }
+                let created: Vec<i64> = outcomes
+                    .iter()
+                    .filter_map(|outcome| match outcome {
+                        Ok(Outcome::Created(id)) => *id,
+                        _ => None,
+                    })
+                    .collect();
+                search::index_new_contacts(conn, &created).map_err(|err| Stop::App(err.into()))?;
+                let created_leads: Vec<i64> = outcomes
+                    .iter()
+                    .filter_map(|outcome| match outcome {
+                        Ok(Outcome::CreatedLead(id)) => Some(*id),
+                        _ => None,
+                    })
+                    .collect();
+                search::index_new_leads(conn, &created_leads)
+                    .map_err(|err| Stop::App(err.into()))?;
+                Ok(outcomes)
+            });
+            match result {
+                Ok(outcomes) => {
+                    for (record, outcome) in batch.iter().zip(outcomes) {
+                        match outcome {
+                            Ok(Outcome::Created(_) | Outcome::CreatedLead(_)) => {
+                                summary.created += 1
+                            }
+                            Ok(Outcome::Updated) => summary.updated += 1,
+                            Ok(Outcome::Skipped(message)) => summary.skipped.push(RowError {
+                                line: record.line(),
+                                message,
+                            }),
+                            Err(error) => summary.failed.push(error),
+                        }
+                    }
+                }
+                Err(Stop::Row(error)) => {
+                    summary.failed.push(error);
+                    summary.failed.sort_by_key(|error| error.line);
+                    summary.rolled_back = true;
+                    summary.created = 0;
+                    summary.updated = 0;
+                    summary.skipped.clear();
+                    return Ok(());
+                }
+                Err(Stop::App(err)) => return Err(err),
             }
-            Err(Stop::Row(error)) => {
-                summary.failed.push(error);
-                summary.failed.sort_by_key(|error| error.line);
-                summary.rolled_back = true;
-                summary.created = 0;
-                summary.updated = 0;
-                summary.skipped.clear();
-                return Ok(summary);
-            }
-            Err(Stop::App(err)) => return Err(err),
+            done += batch.len();
+            progress(conn, done);
         }
-        done += batch.len();
-        progress(conn, done);
-    }
+        Ok(())
+    })?;
     summary.failed.sort_by_key(|error| error.line);
     Ok(summary)
 }
