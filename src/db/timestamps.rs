@@ -20,7 +20,7 @@ pub fn stored_micros(text: &str) -> Option<i64> {
 }
 
 /// A stored timestamp as a date and time (to the nanosecond), or `None` when it is not one.
-pub fn stored_time(text: &str) -> Option<NaiveDateTime> {
+fn stored_time(text: &str) -> Option<NaiveDateTime> {
     match fast_fields(text) {
         Some(fields) => fields.date_time(),
         None => chrono_time(text),
@@ -317,5 +317,34 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_stored_value_that_is_not_a_time_is_an_error_not_a_guess() {
+        use diesel::connection::SimpleConnection;
+        use diesel::prelude::*;
+
+        let mut conn = SqliteConnection::establish(":memory:").expect("a database");
+        conn.batch_execute(
+            "CREATE TABLE moments (id INTEGER PRIMARY KEY, at TIMESTAMP NOT NULL, \
+             maybe TIMESTAMP); \
+             INSERT INTO moments VALUES (1, 'yesterday', NULL), \
+             (2, '2026-12-03 17:55:02', '2026-02-30 10:00:00');",
+        )
+        .expect("rows");
+        let read = |conn: &mut SqliteConnection, id: i64| {
+            moments::table
+                .find(id)
+                .select((moments::at, moments::maybe))
+                .first::<Moment>(conn)
+        };
+        assert!(matches!(
+            read(&mut conn, 1),
+            Err(diesel::result::Error::DeserializationError(_))
+        ));
+        assert!(matches!(
+            read(&mut conn, 2),
+            Err(diesel::result::Error::DeserializationError(_))
+        ));
     }
 }

@@ -13,7 +13,7 @@ use chrono::NaiveDateTime;
 use diesel::connection::DefaultLoadingMode;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::{BigInt, Bool};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -23,7 +23,7 @@ use crate::db::id_list::one_of;
 use crate::db::schema::{
     lead_adjustments, lead_events, lead_score_changes, lead_tags, leads, tags,
 };
-use crate::db::timestamps::stored_time;
+use crate::db::timestamps::Stamp;
 use crate::db::{Conn, DbPool};
 use crate::error::AppError;
 use crate::leads::model::Lead;
@@ -157,24 +157,19 @@ impl Inputs {
                     lead_events::lead_id,
                     lead_events::name,
                     lead_events::properties,
-                    sql::<Text>("lead_events.occurred_at"),
+                    lead_events::occurred_at,
                 ))
-                .load_iter::<(Option<i64>, String, String, String), DefaultLoadingMode>(conn)?;
+                .load_iter::<(Option<i64>, String, String, Stamp), DefaultLoadingMode>(conn)?;
             for row in event_rows {
                 let (lead_id, name, properties, occurred_at) = row?;
                 let Some(lead_id) = lead_id else { continue };
                 if !names.contains(&name.to_lowercase()) {
                     continue;
                 }
-                let occurred_at = stored_time(&occurred_at).ok_or_else(|| {
-                    diesel::result::Error::DeserializationError(
-                        format!("unreadable event time {occurred_at:?}").into(),
-                    )
-                })?;
                 inputs.events.entry(lead_id).or_default().push(Event {
                     name,
                     properties: properties_filtered_on(&properties, &filter_keys),
-                    occurred_at,
+                    occurred_at: occurred_at.into(),
                 });
             }
         }
